@@ -1,0 +1,123 @@
+"""Fake capability backends for the dry run: canned answers, optional injected faults.
+
+Every method returns plausible data of the documented shape, so a skill's happy path runs end
+to end. ``fixtures`` replaces the answer of one method (key ``"metrics.query"``); ``faults``
+makes a method (``"llm.classify"``) or a whole capability (``"llm"``) raise one of the skill
+errors by name (``"LLMUnavailable"``), which is how tests prove a fallback path works.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from .capabilities import CapabilityBackends
+from .errors import SKILL_ERRORS
+from .payload import JSON
+
+_ERRORS = {cls.__name__: cls for cls in SKILL_ERRORS}
+#: Midnight UTC, 2024-01-01: fake timestamps are fixed so dry runs are reproducible.
+_EPOCH = 1_704_067_200
+
+
+class FakeCapabilities:
+    """Canned answers and injected faults shared by the fake backends."""
+
+    def __init__(
+        self, fixtures: Mapping[str, JSON] | None = None, faults: Mapping[str, str] | None = None
+    ) -> None:
+        unknown = [name for name in (faults or {}).values() if name not in _ERRORS]
+        if unknown:
+            raise ValueError(f"unknown fault error names {unknown}; use one of {sorted(_ERRORS)}")
+        self.fixtures = dict(fixtures or {})
+        self.faults = dict(faults or {})
+
+    def answer(self, key: str, default: JSON) -> JSON:
+        capability = key.split(".", 1)[0]
+        fault = self.faults.get(key) or self.faults.get(capability)
+        if fault:
+            raise _ERRORS[fault](f"injected fault for {key}")
+        return copy.deepcopy(self.fixtures.get(key, default))
+
+    def backends(self) -> CapabilityBackends:
+        return CapabilityBackends(
+            metrics=FakeMetrics(self),
+            deploys=FakeDeploys(self),
+            notify=FakeNotify(self),
+            llm=FakeLLM(self),
+            http=FakeHttp(self),
+        )
+
+
+class FakeMetrics:
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def query(self, promql: str, *, source: str) -> JSON:
+        return self._fake.answer("metrics.query", [{"labels": {"service": "demo"}, "value": 0.12}])
+
+    def query_range(self, promql: str, *, source: str, minutes: int, step_seconds: int) -> JSON:
+        points = max(1, min(int(minutes * 60 / max(step_seconds, 1)), 120))
+        values = [
+            [_EPOCH + i * step_seconds, round(0.1 + (i % 5) * 0.01, 4)] for i in range(points)
+        ]
+        return self._fake.answer(
+            "metrics.query_range", [{"labels": {"service": "demo"}, "values": values}]
+        )
+
+    def host(self) -> JSON:
+        return self._fake.answer(
+            "metrics.host", {"cpu_percent": 12.5, "memory_percent": 41.0, "disk_percent": 57.0}
+        )
+
+
+class FakeDeploys:
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def recent(self, *, source: str, service: str | None, hours: float) -> JSON:
+        deploy = {
+            "service": service or "demo",
+            "version": "1.4.2",
+            "at": "2024-01-01T00:00:00+00:00",
+            "author": "dry-run",
+            "description": "dry-run deploy",
+        }
+        return self._fake.answer("deploys.recent", [deploy])
+
+
+class FakeNotify:
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+        return self._fake.answer(
+            "notify.post",
+            {"channel": channel, "message_id": dedupe_key, "thread": thread or dedupe_key},
+        )
+
+
+class FakeLLM:
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def classify(
+        self, text: str, *, labels: list[str], instructions: str | None, budget_usd: float
+    ) -> JSON:
+        label = labels[0] if labels else ""
+        return self._fake.answer("llm.classify", {"label": label, "reason": "dry run", "usd": 0.0})
+
+    def complete(
+        self, prompt: str, *, system: str | None, max_tokens: int, budget_usd: float
+    ) -> JSON:
+        return self._fake.answer("llm.complete", {"text": "dry run", "usd": 0.0})
+
+
+class FakeHttp:
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def get(self, url: str, *, params: dict[str, str], timeout_seconds: float) -> JSON:
+        return self._fake.answer(
+            "http.get", {"status": 200, "headers": {}, "text": "", "json": None}
+        )
