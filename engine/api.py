@@ -69,8 +69,16 @@ def build_app(engine: Engine) -> web.Application:
     r.add_get("/v1/schedules", schedules)
     r.add_get("/v1/stats", stats)
     r.add_post("/invoke/{slug}", invoke)
-    for path in ("/v1/webhooks", "/v1/signals", "/v1/realtime", "/v1/checkpoint", "/v2", "/v0/gql",
-                 "/v0/connect/start", "/v0/connect/flush"):  # fmt: skip
+    for path in (
+        "/v1/webhooks",
+        "/v1/signals",
+        "/v1/realtime",
+        "/v1/checkpoint",
+        "/v2",
+        "/v0/gql",
+        "/v0/connect/start",
+        "/v0/connect/flush",
+    ):
         r.add_route("*", path, not_implemented)
         r.add_route("*", path + "/{tail:.*}", not_implemented)
     return app
@@ -241,11 +249,13 @@ async def list_runs(request: web.Request) -> web.Response:
         raise ValueError("status must be one of Running, Completed, Failed, Cancelled")
     limit = _limit(request, 50, 500)
     kwargs = {
-        "function": q.get("function"), "status": status,
+        "function": q.get("function"),
+        "status": status,
         "after": history.parse_time(q.get("after"), "after"),
         "before": history.parse_time(q.get("before"), "before"),
-        "limit": limit, "cursor": q.get("cursor"),
-    }  # fmt: skip
+        "limit": limit,
+        "cursor": q.get("cursor"),
+    }
     rows = await _engine(request).db.read(lambda c: history.list_runs(c, **kwargs))  # type: ignore[arg-type]
     next_cursor = rows[-1]["run_id"] if len(rows) == limit else None
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -294,13 +304,21 @@ async def create_cancellation(request: web.Request) -> web.Response:
             raise ValueError(str(exc)) from None
     cancel_id = new_ulid()
     record = {
-        "id": cancel_id, "created_at": history.rfc3339(int(time.time() * 1000)), "name": None,
-        "account_id": history.ACCOUNT_ID, "environment_id": history.ENVIRONMENT_ID,
-        "app_id": fn.config.app_name, "function_internal_id": fn.config.uuid,
-        "function_id": body.get("function_id"), "started_after": body.get("started_after"),
-        "started_before": body.get("started_before"), "if": expr, "kind": "bulk_run",
-        "cause": "api", "queue_name": None,
-    }  # fmt: skip
+        "id": cancel_id,
+        "created_at": history.rfc3339(int(time.time() * 1000)),
+        "name": None,
+        "account_id": history.ACCOUNT_ID,
+        "environment_id": history.ENVIRONMENT_ID,
+        "app_id": fn.config.app_name,
+        "function_internal_id": fn.config.uuid,
+        "function_id": body.get("function_id"),
+        "started_after": body.get("started_after"),
+        "started_before": body.get("started_before"),
+        "if": expr,
+        "kind": "bulk_run",
+        "cause": "api",
+        "queue_name": None,
+    }
 
     def job(tx: Tx) -> int:
         tx.conn.execute(
@@ -373,12 +391,18 @@ async def schedules(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     engine = _engine(request)
     ex = engine.executor
-    return ok({
-        "uptime_s": round(time.time() - engine.started_at, 3), "live_runs": len(ex.runs),
-        "calls_sent": ex.calls_sent, "calls_in_flight": ex.limiter.in_flight,
-        "calls_waiting": ex.limiter.waiting, "queue_claimed": ex.scheduler.claimed,
-        "commits": engine.db.commits, "jobs_committed": engine.db.jobs_committed,
-    })  # fmt: skip
+    return ok(
+        {
+            "uptime_s": round(time.time() - engine.started_at, 3),
+            "live_runs": len(ex.runs),
+            "calls_sent": ex.calls_sent,
+            "calls_in_flight": ex.limiter.in_flight,
+            "calls_waiting": ex.limiter.waiting,
+            "queue_claimed": ex.scheduler.claimed,
+            "commits": engine.db.commits,
+            "jobs_committed": engine.db.jobs_committed,
+        }
+    )
 
 
 async def invoke(request: web.Request) -> web.Response:

@@ -71,10 +71,17 @@ def engine_command(
         if k
     ]
     config = EngineConfig(
-        host=host, port=port, db_path=db, sdk_urls=tuple(sdk_url or ()), retry_backoff=retry_backoff,
-        durability=durability, signing_keys=tuple(keys), event_keys=tuple(event_key or ()),
-        max_in_flight=max_in_flight, cron_grace_s=cron_grace,
-    )  # fmt: skip
+        host=host,
+        port=port,
+        db_path=db,
+        sdk_urls=tuple(sdk_url or ()),
+        retry_backoff=retry_backoff,
+        durability=durability,
+        signing_keys=tuple(keys),
+        event_keys=tuple(event_key or ()),
+        max_in_flight=max_in_flight,
+        cron_grace_s=cron_grace,
+    )
     from .server import run
 
     run(config)

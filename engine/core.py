@@ -42,13 +42,18 @@ class Engine:
         self.db = Database(config.db_path, config.durability)
         self.ids = self.db.read_blocking(ItemIds)
         self.snapshot = Snapshot(self.db.read_blocking(load_functions))
-        self.caller = Caller(config.signing_keys[0] if config.signing_keys else None,
-                             config.call_timeout_s)  # fmt: skip
+        self.caller = Caller(
+            config.signing_keys[0] if config.signing_keys else None, config.call_timeout_s
+        )
         self.executor = Executor(
-            self.db, lambda: self.snapshot, self.ids, self.caller,
-            Limiter(config.max_in_flight), Backoff(config.retry_backoff),
+            self.db,
+            lambda: self.snapshot,
+            self.ids,
+            self.caller,
+            Limiter(config.max_in_flight),
+            Backoff(config.retry_backoff),
             int(config.cron_grace_s * 1000),
-        )  # fmt: skip
+        )
         self.started_at = time.time()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -119,8 +124,10 @@ class Engine:
     async def sync_url(self, url: str) -> dict[str, Any]:
         """PUT the app's serve URL, as the Dev Server does, and report what the sync gave."""
         body = jsonio.dumpb({"url": url})
-        headers = {"content-type": "application/json",
-                   "X-Inngest-Server-Kind": self.config.server_kind}  # fmt: skip
+        headers = {
+            "content-type": "application/json",
+            "X-Inngest-Server-Kind": self.config.server_kind,
+        }
         if self.config.signing_keys:
             headers["X-Inngest-Signature"] = sign_body(body, self.config.signing_keys[0])
         try:
@@ -139,11 +146,19 @@ class Engine:
                 "error": f"{url} answered {resp.status} with no JSON object",
             }
         if "x-inngest-sdk" not in resp.headers:
-            return {"ok": False, "modified": False,
-                    "error": f"{url} answered {resp.status} but is not an Inngest SDK endpoint"}  # fmt: skip
+            return {
+                "ok": False,
+                "modified": False,
+                "error": f"{url} answered {resp.status} but is not an Inngest SDK endpoint",
+            }
         ok = bool(answer.get("ok")) and not answer.get("error")
-        return {"ok": ok, "modified": bool(answer.get("modified")), "error": answer.get("error"),
-                "app_id": answer.get("app_id"), "sync_id": answer.get("sync_id")}  # fmt: skip
+        return {
+            "ok": ok,
+            "modified": bool(answer.get("modified")),
+            "error": answer.get("error"),
+            "app_id": answer.get("app_id"),
+            "sync_id": answer.get("sync_id"),
+        }
 
     async def _sync_until_reachable(self, url: str) -> None:
         while True:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterError, croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 from .durations import format_duration, parse_duration
 
@@ -114,15 +114,12 @@ def parse_cron(text: str) -> CronSpec:
             f"cron {text!r} has {len(fields)} fields; it needs exactly 5 (minute hour "
             f"day-of-month month day-of-week), {_EXAMPLE}; seconds are not supported"
         )
-    for name, value in zip(_FIELD_NAMES, fields, strict=True):
-        if not all(_ITEM.fullmatch(item) for item in value.split(",")):
-            raise CronError(
-                f"cron {text!r}: the {name} field {value!r} is not valid; use numbers, ranges "
-                "(1-5), steps (*/15), lists (1,3) or three-letter names (MON, JAN)"
-            )
+    _check_fields(text, fields)
     spec = CronSpec(expr=text, fields=" ".join(fields), tz=tz)
     try:
         croniter(spec.fields, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
+    except CroniterBadDateError:
+        raise CronError(f"cron {text!r} never fires: no date matches its fields") from None
     except CroniterError as exc:
         raise CronError(f"cron {text!r} is not valid: {exc}; {_EXAMPLE}") from None
     return spec
@@ -150,7 +147,7 @@ def jitter_offset(tick_id: str, jitter_seconds: float | None) -> float:
 
 
 def validate_jitter(seconds: float | str) -> float:
-    """Return the jitter in seconds, or raise CronError if it is outside 1 s – 5 min."""
+    """Return the jitter in seconds, or raise CronError if it is outside 1 s to 5 min."""
     try:
         value = parse_duration(seconds) if isinstance(seconds, str) else float(seconds)
     except ValueError as exc:
@@ -161,10 +158,25 @@ def validate_jitter(seconds: float | str) -> float:
     return value
 
 
+def _check_fields(text: str, fields: list[str]) -> None:
+    """Refuse what croniter accepts but robfig does not (L, W, #, H, Sunday as 7)."""
+    for name, value in zip(_FIELD_NAMES, fields, strict=True):
+        if not all(_ITEM.fullmatch(item) for item in value.split(",")):
+            raise CronError(
+                f"cron {text!r}: the {name} field {value!r} is not valid; use numbers, ranges "
+                "(1-5), steps (*/15), lists (1,3) or three-letter names (MON, JAN)"
+            )
+    dow_numbers = (
+        n for item in fields[4].split(",") for n in re.findall(r"\d+", item.split("/")[0])
+    )
+    if any(int(n) > 6 for n in dow_numbers):
+        raise CronError(f"cron {text!r}: day-of-week runs from 0 (Sunday) to 6; write 0 for Sunday")
+
+
 def _zone(text: str, name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
         raise CronError(
             f"cron {text!r}: unknown time zone {name!r}; use an IANA name such as "
             "'Europe/Paris' or 'America/New_York', or drop the prefix for UTC"

@@ -68,7 +68,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_PLAIN_KEY = re.compile(r"""'[^'\\\n]*'|"[^"\\\n]*\"""")
+_PLAIN_KEY = re.compile(r"'[^'\\\n]*'|\"[^\"\\\n]*\"")  # a string index without escapes
 
 
 class ExpressionError(ValueError):
@@ -138,7 +138,8 @@ class Expression:
             raise ExpressionError(self.text, f"failed: {type(exc).__name__}: {exc}") from None
 
     def _check_size(self, view: dict[str, Any]) -> None:
-        total = sum(len(v) for v in map(_lookup(view), self._chains) if isinstance(v, list | dict))
+        found = (_lookup(view, chain) for chain in self._chains)
+        total = sum(len(value) for value in found if isinstance(value, list | dict))
         if total > MAX_MAP_FILTER_INPUT:
             raise ExpressionError(
                 self.text,
@@ -320,16 +321,12 @@ def _placeholder(node: _Node) -> Any:
     return {key: value for key, value in filled.items() if value is not _SKIP}
 
 
-def _lookup(view: dict[str, Any]) -> Any:
-    def get(path: tuple[str, ...]) -> Any:
-        value: Any = view
-        for name in path:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(name)
-        return value
-
-    return get
+def _lookup(value: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
 
 
 # -- keys ------------------------------------------------------------------------------------

@@ -22,9 +22,21 @@ MAX_TRIGGERS = 10
 MAX_EVENT_NAME = 255
 
 _KNOWN_FIELDS = {
-    "id", "name", "triggers", "steps", "concurrency", "throttle", "rateLimit",
-    "idempotency", "debounce", "batchEvents", "priority", "singleton", "cancel", "timeouts",
-}  # fmt: skip
+    "id",
+    "name",
+    "triggers",
+    "steps",
+    "concurrency",
+    "throttle",
+    "rateLimit",
+    "idempotency",
+    "debounce",
+    "batchEvents",
+    "priority",
+    "singleton",
+    "cancel",
+    "timeouts",
+}
 
 
 class FunctionConfigError(ValueError):
@@ -159,9 +171,15 @@ def parse_function(raw: Any, app_name: str, fn_uuid: str) -> FunctionConfig:
     )
     if batch is not None:
         clash = [
-            n for n, v in (("cancel", cfg.cancel), ("debounce", cfg.debounce),
-                           ("singleton", cfg.singleton), ("priority", cfg.priority)) if v
-        ]  # fmt: skip
+            n
+            for n, v in (
+                ("cancel", cfg.cancel),
+                ("debounce", cfg.debounce),
+                ("singleton", cfg.singleton),
+                ("priority", cfg.priority),
+            )
+            if v
+        ]
         if clash:
             raise FunctionConfigError(slug, "batchEvents", f"cannot be combined with {clash[0]}")
     return cfg
@@ -339,9 +357,11 @@ class _Parser:
         if not 1 <= timeout <= 60:
             raise self.fail("batchEvents.timeout", "must be between 1s and 60s")
         return Batch(
-            size, timeout, self.expression("batchEvents.key", raw.get("key")),
+            size,
+            timeout,
+            self.expression("batchEvents.key", raw.get("key")),
             self.expression("batchEvents.if", raw.get("if")),
-        )  # fmt: skip
+        )
 
     def priority(self, value: Any) -> str | None:
         raw = self.obj("priority", value)
@@ -370,10 +390,11 @@ class _Parser:
                 raise self.fail(f"{field}.event", "must be an event name")
             out.append(
                 CancelRule(
-                    event, self.expression(f"{field}.if", raw.get("if")),
+                    event,
+                    self.expression(f"{field}.if", raw.get("if")),
                     self.duration(f"{field}.timeout", raw.get("timeout"), required=False),
                 )
-            )  # fmt: skip
+            )
         return tuple(out)
 
     def timeout(self, value: Any, which: str) -> float | None:

@@ -40,27 +40,57 @@ def event_shape(row: tuple[Any, ...]) -> dict[str, Any]:
     internal_id, body, received_at = row
     event = jsonio.loads(body)
     return {
-        "internal_id": internal_id, "account_id": ACCOUNT_ID, "environment_id": ENVIRONMENT_ID,
-        "source": "key", "source_id": None, "received_at": rfc3339(received_at), **event,
-    }  # fmt: skip
+        "internal_id": internal_id,
+        "account_id": ACCOUNT_ID,
+        "environment_id": ENVIRONMENT_ID,
+        "source": "key",
+        "source_id": None,
+        "received_at": rfc3339(received_at),
+        **event,
+    }
 
 
 def run_shape(row: tuple[Any, ...]) -> dict[str, Any]:
-    (run_id, fn_uuid, slug, version, status, event_id, batch_id, cron, started, ended, output,
-     correlation) = row  # fmt: skip
+    (
+        run_id,
+        fn_uuid,
+        slug,
+        version,
+        status,
+        event_id,
+        batch_id,
+        cron,
+        started,
+        ended,
+        output,
+        correlation,
+    ) = row
     return {
-        "run_id": run_id, "run_started_at": rfc3339(started), "ended_at": rfc3339(ended),
-        "status": status, "output": jsonio.loads(output) if output else None,
-        "function_id": fn_uuid, "function_version": version, "environment_id": ENVIRONMENT_ID,
-        "event_id": event_id, "batch_id": batch_id, "original_run_id": None, "cron": cron,
-        "function_slug": slug, "correlation_id": correlation,
-    }  # fmt: skip
+        "run_id": run_id,
+        "run_started_at": rfc3339(started),
+        "ended_at": rfc3339(ended),
+        "status": status,
+        "output": jsonio.loads(output) if output else None,
+        "function_id": fn_uuid,
+        "function_version": version,
+        "environment_id": ENVIRONMENT_ID,
+        "event_id": event_id,
+        "batch_id": batch_id,
+        "original_run_id": None,
+        "cron": cron,
+        "function_slug": slug,
+        "correlation_id": correlation,
+    }
 
 
 def list_events(
-    conn: sqlite3.Connection, name: str | None, after: int, before: int | None, limit: int,
+    conn: sqlite3.Connection,
+    name: str | None,
+    after: int,
+    before: int | None,
+    limit: int,
     cursor: str | None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     sql = (
         "SELECT internal_id, body, received_at FROM events WHERE internal = 0 AND received_at >= ?"
     )
@@ -101,9 +131,15 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
 
 
 def list_runs(
-    conn: sqlite3.Connection, *, function: str | None, status: str | None, after: int | None,
-    before: int | None, limit: int, cursor: str | None,
-) -> list[dict[str, Any]]:  # fmt: skip
+    conn: sqlite3.Connection,
+    *,
+    function: str | None,
+    status: str | None,
+    after: int | None,
+    before: int | None,
+    limit: int,
+    cursor: str | None,
+) -> list[dict[str, Any]]:
     """Newest first; `cursor` is the last run id of the previous page."""
     sql, args = f"SELECT {_RUN_COLUMNS} FROM runs WHERE 1 = 1", list[Any]()
     if function:
@@ -139,11 +175,19 @@ def run_steps(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
         if isinstance(value, dict) and set(value) <= {"data", "error"}:
             output = value.get("data")
             err = value.get("error", err)
-        out.append({
-            "id": step_id, "name": name, "kind": kind, "status": status, "attempts": attempts,
-            "started_at": rfc3339(started), "ended_at": rfc3339(ended),
-            "output": output, "error": err,
-        })  # fmt: skip
+        out.append(
+            {
+                "id": step_id,
+                "name": name,
+                "kind": kind,
+                "status": status,
+                "attempts": attempts,
+                "started_at": rfc3339(started),
+                "ended_at": rfc3339(ended),
+                "output": output,
+                "error": err,
+            }
+        )
     return out
 
 
@@ -155,10 +199,16 @@ def run_jobs(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     )
     kinds = {"call": "edge", "wake": "sleep", "wait_timeout": "pause", "resume": "edge"}
     return [
-        {"at": rfc3339(due), "position": i, "kind": kinds.get(kind, kind), "attempt": attempt,
-         "step_id": step_id, "job_id": str(item_id)}
+        {
+            "at": rfc3339(due),
+            "position": i,
+            "kind": kinds.get(kind, kind),
+            "attempt": attempt,
+            "step_id": step_id,
+            "job_id": str(item_id),
+        }
         for i, (item_id, kind, step_id, attempt, due) in enumerate(rows)
-    ]  # fmt: skip
+    ]
 
 
 def list_apps(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -168,10 +218,18 @@ def list_apps(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         " FROM apps a ORDER BY a.name"
     )
     return [
-        {"id": i, "name": n, "url": u, "sdk": s, "framework": f, "synced_at": rfc3339(t),
-         "error": e, "function_count": c}
+        {
+            "id": i,
+            "name": n,
+            "url": u,
+            "sdk": s,
+            "framework": f,
+            "synced_at": rfc3339(t),
+            "error": e,
+            "function_count": c,
+        }
         for i, n, u, s, f, t, e, c in rows
-    ]  # fmt: skip
+    ]
 
 
 def sync_log(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
@@ -180,9 +238,17 @@ def sync_log(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
         (limit,),
     )
     return [
-        {"id": i, "app": a, "url": u, "at": rfc3339(t), "ok": bool(ok), "modified": bool(m), "error": e}
+        {
+            "id": i,
+            "app": a,
+            "url": u,
+            "at": rfc3339(t),
+            "ok": bool(ok),
+            "modified": bool(m),
+            "error": e,
+        }
         for i, a, u, t, ok, m, e in rows
-    ]  # fmt: skip
+    ]
 
 
 def app_functions(conn: sqlite3.Connection, app_name: str) -> list[dict[str, Any]]:
@@ -192,9 +258,16 @@ def app_functions(conn: sqlite3.Connection, app_name: str) -> list[dict[str, Any
         (app_name,),
     )
     return [
-        {"id": i, "slug": s, "name": n, "config": jsonio.loads(c), "version": v, "archived": bool(a)}
+        {
+            "id": i,
+            "slug": s,
+            "name": n,
+            "config": jsonio.loads(c),
+            "version": v,
+            "archived": bool(a),
+        }
         for i, s, n, c, v, a in rows
-    ]  # fmt: skip
+    ]
 
 
 def schedules(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -205,8 +278,15 @@ def schedules(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     out = []
     for data, due, slug in rows:
         info = jsonio.loads(data)
-        out.append({"function_slug": slug, "function_id": info["function_id"], "cron": info["cron"],
-                    "next_at": rfc3339(info["scheduled_at"]), "fire_at": rfc3339(due)})  # fmt: skip
+        out.append(
+            {
+                "function_slug": slug,
+                "function_id": info["function_id"],
+                "cron": info["cron"],
+                "next_at": rfc3339(info["scheduled_at"]),
+                "fire_at": rfc3339(due),
+            }
+        )
     return out
 
 

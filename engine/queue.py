@@ -62,10 +62,16 @@ def insert(conn: sqlite3.Connection, item: QueueItem, dedupe: str | None = None)
         "INSERT INTO queue(id, run_id, kind, step_id, attempt, due_at, data, dedupe)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            item.id, item.run_id, item.kind, item.step_id, item.attempt, item.due_at,
-            jsonio.dumps(item.data) if item.data is not None else None, dedupe,
+            item.id,
+            item.run_id,
+            item.kind,
+            item.step_id,
+            item.attempt,
+            item.due_at,
+            jsonio.dumps(item.data) if item.data is not None else None,
+            dedupe,
         ),
-    )  # fmt: skip
+    )
 
 
 def take(conn: sqlite3.Connection, item_id: int) -> bool:

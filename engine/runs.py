@@ -72,21 +72,37 @@ class RunState:
         use_api = len(steps) + len(self.events_json) > MAX_REQUEST_BYTES
         ctx = jsonio.dumpb(
             {
-                "run_id": self.run_id, "attempt": attempt, "max_attempts": max_attempts,
-                "disable_immediate_execution": disable_immediate, "use_api": use_api,
+                "run_id": self.run_id,
+                "attempt": attempt,
+                "max_attempts": max_attempts,
+                "disable_immediate_execution": disable_immediate,
+                "use_api": use_api,
                 "stack": {"stack": self.stack, "current": len(self.stack)},
-                "fn_id": self.fn_uuid, "step_id": step_id, "env": "",
+                "fn_id": self.fn_uuid,
+                "step_id": step_id,
+                "env": "",
             }
-        )  # fmt: skip
+        )
         if use_api:
             events, steps = b"[]", b""
         else:
             events = self.events_json
         flag = b"true" if use_api else b"false"
         return b"".join(
-            (b'{"event":', self.event_json, b',"events":', events, b',"steps":{', steps,
-             b'},"ctx":', ctx, b',"use_api":', flag, b',"version":2}')
-        )  # fmt: skip
+            (
+                b'{"event":',
+                self.event_json,
+                b',"events":',
+                events,
+                b',"steps":{',
+                steps,
+                b'},"ctx":',
+                ctx,
+                b',"use_api":',
+                flag,
+                b',"version":2}',
+            )
+        )
 
 
 class LiveRuns:
@@ -150,10 +166,16 @@ def load_run(conn: sqlite3.Connection, run_id: str) -> RunState | None:
     fn_uuid, slug, status, events, keys_text, pending, first_call_at = row
     keys = jsonio.loads(keys_text)
     run = RunState(
-        run_id=run_id, fn_uuid=fn_uuid, slug=slug, status=status, events=jsonio.loads(events),
-        keys=[(k, int(limit)) for k, limit in keys.get("c", [])], priority=int(keys.get("p", 0)),
-        pending=set(jsonio.loads(pending)), begun=first_call_at is not None,
-    )  # fmt: skip
+        run_id=run_id,
+        fn_uuid=fn_uuid,
+        slug=slug,
+        status=status,
+        events=jsonio.loads(events),
+        keys=[(k, int(limit)) for k, limit in keys.get("c", [])],
+        priority=int(keys.get("p", 0)),
+        pending=set(jsonio.loads(pending)),
+        begun=first_call_at is not None,
+    )
     for step_id, done, memo, kind, opts in conn.execute(
         "SELECT step_id, done, memo, kind, opts FROM steps WHERE run_id = ? ORDER BY done DESC, seq",
         (run_id,),

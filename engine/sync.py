@@ -69,11 +69,14 @@ def parse_register(raw: bytes, expected_kind: str | None, server_kind: str) -> S
         dup = next(s for s in slugs if slugs.count(s) > 1)
         raise SyncError(f"function '{dup}': id: is registered twice in one sync", app_name=app_name)
     return SyncRequest(
-        app_name=app_name, url=str(lower.get("url") or ""),
-        checksum=hashlib.sha256(raw).hexdigest(), functions=tuple(parsed),
-        sdk=lower.get("sdk"), framework=lower.get("framework"),
+        app_name=app_name,
+        url=str(lower.get("url") or ""),
+        checksum=hashlib.sha256(raw).hexdigest(),
+        functions=tuple(parsed),
+        sdk=lower.get("sdk"),
+        framework=lower.get("framework"),
         app_version=lower.get("appversion"),
-    )  # fmt: skip
+    )
 
 
 def apply_sync(tx: Tx, req: SyncRequest) -> tuple[dict[str, Any], dict[str, Registered]]:
@@ -94,9 +97,18 @@ def apply_sync(tx: Tx, req: SyncRequest) -> tuple[dict[str, Any], dict[str, Regi
         " url = excluded.url, checksum = excluded.checksum, sdk = excluded.sdk,"
         " framework = excluded.framework, app_version = excluded.app_version,"
         " synced_at = excluded.synced_at, error = NULL, sync_id = excluded.sync_id",
-        (app_id, req.app_name, req.url, req.checksum, req.sdk, req.framework, req.app_version,
-         tx.now, sync_id),
-    )  # fmt: skip
+        (
+            app_id,
+            req.app_name,
+            req.url,
+            req.checksum,
+            req.sdk,
+            req.framework,
+            req.app_version,
+            tx.now,
+            sync_id,
+        ),
+    )
     conn.execute("UPDATE sync_log SET modified = 1 WHERE id = ?", (sync_id,))
     changes: dict[str, Registered] = {}
     old = dict(conn.execute("SELECT slug, version FROM functions WHERE app_id = ?", (app_id,)))
@@ -167,9 +179,16 @@ def _refuse_foreign_slugs(conn: sqlite3.Connection, app_id: str, req: SyncReques
 
 
 def _log(
-    conn: sqlite3.Connection, sync_id: str, app: str | None, url: str | None, at: int, *,
-    ok: bool, modified: bool = False, error: str | None = None,
-) -> None:  # fmt: skip
+    conn: sqlite3.Connection,
+    sync_id: str,
+    app: str | None,
+    url: str | None,
+    at: int,
+    *,
+    ok: bool,
+    modified: bool = False,
+    error: str | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO sync_log(id, app_name, url, at, ok, modified, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (sync_id, app, url, at, int(ok), int(modified), error),

@@ -66,9 +66,14 @@ class Tx:
         dedupe: str | None = None,
     ) -> QueueItem:
         item = QueueItem(
-            self.ids.next(), run_id, kind, step_id, attempt,
-            self.now if due_at is None else due_at, data,
-        )  # fmt: skip
+            self.ids.next(),
+            run_id,
+            kind,
+            step_id,
+            attempt,
+            self.now if due_at is None else due_at,
+            data,
+        )
         queue.insert(self.conn, item, dedupe)
         self.out.items.append(item)
         return item
@@ -191,10 +196,20 @@ class Tx:
             " events, batch_id, cron, started_at, correlation_id, keys, singleton_key)"
             " VALUES (?, ?, ?, ?, 'Running', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                run_id, cfg.uuid, cfg.slug, fn.version, internal_id, jsonio.dumps(events),
-                batch_id, cron, self.now, correlation_id, jsonio.dumps(keys), singleton_key,
+                run_id,
+                cfg.uuid,
+                cfg.slug,
+                fn.version,
+                internal_id,
+                jsonio.dumps(events),
+                batch_id,
+                cron,
+                self.now,
+                correlation_id,
+                jsonio.dumps(keys),
+                singleton_key,
             ),
-        )  # fmt: skip
+        )
         for idx, rule in enumerate(cfg.cancel):
             timeout_ms = int(rule.timeout * 1000) if rule.timeout else MAX_TIMEOUT_MS
             self.conn.execute(
@@ -211,9 +226,15 @@ class Tx:
         self.enqueue(run_id, "call", DISCOVERY, due_at=start_at)
         self.out.created.append(run_id)
         self.out.new_runs.append(
-            {"run_id": run_id, "fn_uuid": cfg.uuid, "slug": cfg.slug, "events": events,
-             "keys": [tuple(k) for k in keys["c"]], "priority": keys.get("p", 0)}
-        )  # fmt: skip
+            {
+                "run_id": run_id,
+                "fn_uuid": cfg.uuid,
+                "slug": cfg.slug,
+                "events": events,
+                "keys": [tuple(k) for k in keys["c"]],
+                "priority": keys.get("p", 0),
+            }
+        )
         return run_id
 
     def _claim(self, scope: str, key: str, ttl_ms: int) -> bool:
@@ -300,9 +321,12 @@ class Tx:
             (cfg.uuid, key, jsonio.dumps(event), internal_id, first_at),
         )
         self.enqueue(
-            None, "debounce", due_at=due, data={"function_id": cfg.uuid, "key": key},
+            None,
+            "debounce",
+            due_at=due,
+            data={"function_id": cfg.uuid, "key": key},
             dedupe=f"debounce:{cfg.uuid}:{key}",
-        )  # fmt: skip
+        )
 
     def _batch(self, cfg: FunctionConfig, event: dict[str, Any], internal_id: str) -> str | None:
         batch = cfg.batch
@@ -321,9 +345,12 @@ class Tx:
                 (cfg.uuid, key, new_ulid(self.now), jsonio.dumps([event]), internal_id, self.now),
             )
             self.enqueue(
-                None, "batch", due_at=self.now + int(batch.timeout * 1000),
-                data={"function_id": cfg.uuid, "key": key}, dedupe=f"batch:{cfg.uuid}:{key}",
-            )  # fmt: skip
+                None,
+                "batch",
+                due_at=self.now + int(batch.timeout * 1000),
+                data={"function_id": cfg.uuid, "key": key},
+                dedupe=f"batch:{cfg.uuid}:{key}",
+            )
             size = 1
         else:
             events = [*jsonio.loads(row[0]), event]
@@ -374,8 +401,9 @@ class Tx:
             event = internal_event(
                 SCHEDULED_TIMER,
                 {"cron": expr, "scheduledAt": tick, "fireAt": rfc3339(item.due_at)},
-                tick, self.now,
-            )  # fmt: skip
+                tick,
+                self.now,
+            )
             self.ingest(event, new_ulid(self.now), internal=True, only=fn)
         self.schedule_cron(fn, parse_cron(expr), after_ms=max(scheduled_at, self.now))
 
@@ -385,10 +413,17 @@ class Tx:
         scheduled = int(nxt.timestamp() * 1000)
         due = scheduled + int(jitter_offset(tick_id(nxt), trigger.jitter) * 1000)
         self.enqueue(
-            None, "cron", due_at=due, dedupe=f"cron:{fn.config.uuid}:{spec.expr}",
-            data={"function_id": fn.config.uuid, "cron": spec.expr,
-                  "scheduled_at": scheduled, "version": fn.version},
-        )  # fmt: skip
+            None,
+            "cron",
+            due_at=due,
+            dedupe=f"cron:{fn.config.uuid}:{spec.expr}",
+            data={
+                "function_id": fn.config.uuid,
+                "cron": spec.expr,
+                "scheduled_at": scheduled,
+                "version": fn.version,
+            },
+        )
 
     # -- waits -----------------------------------------------------------------------
 
@@ -456,17 +491,30 @@ class Tx:
         elif status == "Failed":
             memo, step_status = {"error": _error_object(output)}, "Failed"
         else:
-            memo = {"error": {"name": "InngestInvokeCancelledError",
-                              "message": "invoked function run was cancelled"}}  # fmt: skip
+            memo = {
+                "error": {
+                    "name": "InngestInvokeCancelledError",
+                    "message": "invoked function run was cancelled",
+                }
+            }
             step_status = "Failed"
         self.resolve_wait(row[0], row[1], jsonio.dumps(memo), step_status)
 
     def _emit_finished(
-        self, run_id: str, slug: str, events: list[dict[str, Any]], status: str,
-        output: Any, correlation_id: str | None,
-    ) -> None:  # fmt: skip
-        data: dict[str, Any] = {"function_id": slug, "run_id": run_id, "event": events[0],
-                                "events": events}  # fmt: skip
+        self,
+        run_id: str,
+        slug: str,
+        events: list[dict[str, Any]],
+        status: str,
+        output: Any,
+        correlation_id: str | None,
+    ) -> None:
+        data: dict[str, Any] = {
+            "function_id": slug,
+            "run_id": run_id,
+            "event": events[0],
+            "events": events,
+        }
         if status == "Completed":
             data["result"] = output
         elif status == "Failed":

@@ -27,5 +27,7 @@ def test_bad_retry_backoff_is_refused_with_its_reason() -> None:
 
 
 def test_python_dash_m_engine_has_help() -> None:
-    done = subprocess.run([sys.executable, "-m", "engine", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and "--sdk-url" in done.stdout

@@ -23,9 +23,14 @@ class Client:
         self.base, self.session, self.engine = base, session, engine
 
     async def request(
-        self, method: str, path: str, *, body: bytes | None = None, json: object = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        json: object = None,
         headers: dict[str, str] | None = None,
-    ) -> tuple[int, object]:  # fmt: skip
+    ) -> tuple[int, object]:
         async with self.session.request(
             method, self.base + path, data=body, json=json, headers=headers
         ) as resp:

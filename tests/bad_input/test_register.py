@@ -29,8 +29,15 @@ def fn(slug: str = "app-f", **extra: Any) -> dict[str, Any]:
 
 
 def register(*functions: dict[str, Any], app: str = "app") -> dict[str, Any]:
-    return {"appname": app, "url": URL, "framework": "fast_api", "sdk": "py:v0.5.19", "v": "0.1",
-            "deploy_type": "ping", "functions": list(functions)}  # fmt: skip
+    return {
+        "appname": app,
+        "url": URL,
+        "framework": "fast_api",
+        "sdk": "py:v0.5.19",
+        "v": "0.1",
+        "deploy_type": "ping",
+        "functions": list(functions),
+    }
 
 
 @pytest.mark.parametrize(
@@ -73,9 +80,11 @@ async def test_register_basic_refusals(client: Client) -> None:
     status, body = await client.request("POST", "/fn/register", json={"functions": []})
     assert status == 400 and isinstance(body, dict) and body["error"] == "App ID required"
     status, body = await client.request(
-        "POST", "/fn/register", json=register(fn()),
+        "POST",
+        "/fn/register",
+        json=register(fn()),
         headers={"x-inngest-expected-server-kind": "cloud"},
-    )  # fmt: skip
+    )
     assert (
         status == 400
         and isinstance(body, dict)

@@ -44,9 +44,10 @@ async def test_sync_without_url_names_what_to_send(client: Client) -> None:
 
 async def test_cancellation_for_unknown_function_is_404(client: Client) -> None:
     status, body = await client.request(
-        "POST", "/v1/cancellations",
+        "POST",
+        "/v1/cancellations",
         json={"app_id": "a", "function_id": "f", "started_before": "2026-01-01T00:00:00Z"},
-    )  # fmt: skip
+    )
     assert status == 404 and isinstance(body, dict) and "not found" in body["error"]
 
 

@@ -48,10 +48,18 @@ async def fake_sdk() -> AsyncIterator[tuple[str, dict[str, Answer]]]:
 
 async def run_one(client: Client, url: str, slug: str) -> dict[str, Any]:
     fn = {
-        "id": slug, "name": slug, "triggers": [{"event": f"test/{slug}"}],
-        "steps": {"step": {"id": "step", "name": "step", "retries": {"attempts": 0},
-                           "runtime": {"type": "http", "url": f"{url}?fnId={slug}&stepId=step"}}},
-    }  # fmt: skip
+        "id": slug,
+        "name": slug,
+        "triggers": [{"event": f"test/{slug}"}],
+        "steps": {
+            "step": {
+                "id": "step",
+                "name": "step",
+                "retries": {"attempts": 0},
+                "runtime": {"type": "http", "url": f"{url}?fnId={slug}&stepId=step"},
+            }
+        },
+    }
     status, body = await client.request(
         "POST", "/fn/register", json={"appname": f"app-{slug}", "url": url, "functions": [fn]}
     )
@@ -80,18 +88,24 @@ async def test_step_output_over_4_mib_fails_the_run(client: Client, fake_sdk: An
     answers["big"] = lambda body: (206, [step_run(0, "x" * (4 * 1024 * 1024 + 1))])
     run = await run_one(client, url, "big")
     assert run["status"] == "Failed"
-    assert run["output"]["name"] == "InngestErrStateOverflowed" and "4 MiB" in run["output"]["message"]
+    assert (
+        run["output"]["name"] == "InngestErrStateOverflowed" and "4 MiB" in run["output"]["message"]
+    )
 
 
 async def test_run_state_over_32_mib_fails_the_run(client: Client, fake_sdk: Any) -> None:
     url, answers = fake_sdk
     # Past 4 MiB the engine switches to use_api and sends no memos; the stack still counts.
     answers["fat"] = lambda body: (
-        206, [step_run(len(body["ctx"]["stack"]["stack"]), "y" * (3 * 1024 * 1024))]
-    )  # fmt: skip
+        206,
+        [step_run(len(body["ctx"]["stack"]["stack"]), "y" * (3 * 1024 * 1024))],
+    )
     run = await run_one(client, url, "fat")
     assert run["status"] == "Failed"
-    assert run["output"]["name"] == "InngestErrStateOverflowed" and "32 MiB" in run["output"]["message"]
+    assert (
+        run["output"]["name"] == "InngestErrStateOverflowed"
+        and "32 MiB" in run["output"]["message"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,9 +114,24 @@ async def test_run_state_over_32_mib_fails_the_run(client: Client, fake_sdk: Any
         ((206, [{"id": "abc", "op": "Teleport"}]), "UnsupportedOp"),
         ((206, [{"op": "StepRun"}]), "InvalidOp"),
         ((206, [{"id": "abc", "op": "Sleep", "name": "someday"}]), "InvalidSleep"),
-        ((206, [{"id": "abc", "op": "Sleep", "name": "2100-01-01T00:00:00Z"}]), "InngestErrTimeoutTooLong"),
-        ((206, [{"id": "w", "op": "WaitForEvent", "name": "x", "opts": {"if": "event.", "timeout": "1s"}}]),
-         "InvalidExpression"),  # fmt: skip
+        (
+            (206, [{"id": "abc", "op": "Sleep", "name": "2100-01-01T00:00:00Z"}]),
+            "InngestErrTimeoutTooLong",
+        ),
+        (
+            (
+                206,
+                [
+                    {
+                        "id": "w",
+                        "op": "WaitForEvent",
+                        "name": "x",
+                        "opts": {"if": "event.", "timeout": "1s"},
+                    }
+                ],
+            ),
+            "InvalidExpression",
+        ),
     ],
 )
 async def test_malformed_ops_fail_the_run_with_a_named_error(
@@ -116,7 +145,9 @@ async def test_malformed_ops_fail_the_run_with_a_named_error(
     assert run["output"]["name"] == name
 
 
-async def test_an_answer_that_cannot_make_progress_fails_the_run(client: Client, fake_sdk: Any) -> None:
+async def test_an_answer_that_cannot_make_progress_fails_the_run(
+    client: Client, fake_sdk: Any
+) -> None:
     url, answers = fake_sdk
     answers["stuck"] = lambda body: (206, [step_run(0, 1)])  # reports the same done step forever
     run = await run_one(client, url, "stuck")
@@ -124,8 +155,13 @@ async def test_an_answer_that_cannot_make_progress_fails_the_run(client: Client,
     assert run["output"]["name"] == "NoProgress"
 
 
-async def test_answer_without_sdk_header_is_a_transport_error(client: Client, fake_sdk: Any) -> None:
-    url, answers = fake_sdk
+async def test_answer_without_sdk_header_is_a_transport_error(
+    client: Client, fake_sdk: Any
+) -> None:
+    url, _ = fake_sdk
     run = await run_one(client, url.replace("/api/inngest", "/nowhere"), "lost")
     assert run["status"] == "Failed"
-    assert "not an Inngest SDK" in run["output"]["message"] or "invalid status code" in run["output"]["message"]
+    assert (
+        "not an Inngest SDK" in run["output"]["message"]
+        or "invalid status code" in run["output"]["message"]
+    )
