@@ -1,7 +1,7 @@
 """`loopwright up`: start the whole platform on embedded defaults.
 
-For now the platform is the engine; the sidecar, the core skills and the agent join
-here as they land, each as its own process talking to the engine over HTTP.
+Components join here as they land, each as its own process talking to the engine over
+HTTP: for now the engine.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli import engine_command
+from .supervisor import Component, Supervisor, python_module
 
 
 def up_command(
@@ -20,8 +20,25 @@ def up_command(
         Path, typer.Option(help="Where the platform keeps its SQLite files.")
     ] = Path("var"),
 ) -> None:
-    """Start the platform (engine on embedded defaults) and keep it running until Ctrl-C."""
+    """Start the platform on embedded defaults and keep it running until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    typer.echo(f"Loopwright engine on http://127.0.0.1:{port}  (state in {data_dir}/engine.db)")
-    typer.echo(f"Point an Inngest SDK app at it with INNGEST_DEV=http://127.0.0.1:{port}")
-    engine_command(port=port, db=data_dir / "engine.db")
+    engine_url = f"http://127.0.0.1:{port}"
+    components = [
+        Component(
+            "engine",
+            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
+            health_url=f"{engine_url}/health",
+        ),
+    ]
+    supervisor = Supervisor(components)
+    try:
+        supervisor.start()
+        typer.echo(f"Loopwright is up. Engine: {engine_url} (state in {data_dir}/)")
+        typer.echo(f"Point an Inngest SDK app at it with INNGEST_DEV={engine_url}. Ctrl-C stops.")
+        code = supervisor.wait()
+    except RuntimeError as exc:
+        typer.echo(f"loopwright up: {exc}", err=True)
+        code = 1
+    finally:
+        supervisor.stop()
+    raise typer.Exit(code)

@@ -1,0 +1,1 @@
+"""Core skills (health check, incident triage, heartbeat), their capabilities and the demo fleet."""

@@ -1,0 +1,35 @@
+"""What a post asks for and what it answers, whichever channel carries it."""
+
+from __future__ import annotations
+
+import pydantic
+
+#: Slack truncates above 40,000 characters; refuse earlier than it would mangle.
+MAX_TEXT = 40_000
+
+
+class PostRequest(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    channel: str = pydantic.Field(min_length=1)
+    text: str = pydantic.Field(min_length=1, max_length=MAX_TEXT)
+    #: Posts with the same key on the same channel form one thread (one incident → one thread).
+    thread_key: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
+    #: Identifies this post across retries and replays (run id + step id + call number).
+    dedupe_key: str = pydantic.Field(min_length=1, max_length=300)
+
+
+class PostResult(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    #: Where the message went (``inbox`` when the requested channel fell back to it).
+    channel: str
+    requested_channel: str
+    message_id: str
+    thread: str | None = None
+    #: The id of the thread's first message (Slack ``thread_ts``), when the channel threads.
+    thread_root: str | None = None
+    #: True when no new message was sent because this dedupe key had already posted.
+    duplicate: bool = False
+    #: True when an earlier attempt may have posted and the channel cannot tell (webhooks).
+    uncertain: bool = False

@@ -1,0 +1,68 @@
+"""The local inbox: default channel without Slack, threads, and the reader the CLI uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skills_core.capabilities import (
+    CapabilityDenied,
+    CapabilityNotConfigured,
+    CapabilityStore,
+    NotifyService,
+    PostRequest,
+    read_inbox,
+)
+from skills_core.capabilities.settings import NotifySettings
+
+from .factories import grant, make_settings
+
+
+def test_slack_falls_back_to_the_inbox_when_not_configured(
+    tmp_path: Path, store: CapabilityStore
+) -> None:
+    notify = NotifyService(make_settings(tmp_path), store)
+    skill = grant(notify={"channels": ["slack"]})
+    result = notify.post(skill, PostRequest(channel="slack", text="hi", dedupe_key="k"))
+    assert (result.channel, result.requested_channel) == ("inbox", "slack")
+    (message,) = read_inbox(store)
+    assert (message.channel, message.skill_id, message.text) == ("slack", "test-skill", "hi")
+
+
+def test_without_fallback_an_unconfigured_channel_is_an_error(
+    tmp_path: Path, store: CapabilityStore
+) -> None:
+    settings = make_settings(tmp_path, notify=NotifySettings(fallback_channel=None))
+    notify = NotifyService(settings, store)
+    with pytest.raises(CapabilityNotConfigured, match="LOOPWRIGHT_SLACK_BOT_TOKEN"):
+        notify.post(
+            grant(notify={"channels": ["slack"]}),
+            PostRequest(channel="slack", text="hi", dedupe_key="k"),
+        )
+
+
+def test_channel_outside_the_grant_is_denied(tmp_path: Path, store: CapabilityStore) -> None:
+    notify = NotifyService(make_settings(tmp_path), store)
+    with pytest.raises(CapabilityDenied, match="notify channel 'slack' is not granted"):
+        notify.post(
+            grant(notify={"channels": ["inbox"]}),
+            PostRequest(channel="slack", text="hi", dedupe_key="k"),
+        )
+
+
+def test_threads_and_paging(tmp_path: Path, store: CapabilityStore) -> None:
+    notify = NotifyService(make_settings(tmp_path), store)
+    skill = grant(notify={"channels": ["inbox"]})
+    for i, thread in enumerate(["inc-1", None, "inc-1", "inc-2"]):
+        notify.post(
+            skill,
+            PostRequest(channel="inbox", text=f"m{i}", dedupe_key=f"r:s:{i}", thread_key=thread),
+        )
+    messages = read_inbox(tmp_path / "capabilities.db")  # by path, as the CLI reads it
+    first, unthreaded, reply, other = messages
+    assert first.thread_root == reply.thread_root == first.id
+    assert unthreaded.thread_root is None and other.thread_root == other.id
+    assert [m.text for m in read_inbox(store, thread_key="inc-1")] == ["m0", "m2"]
+    assert [m.text for m in read_inbox(store, after_id=reply.id)] == ["m3"]
+    assert [m.text for m in read_inbox(store, limit=1)] == ["m0"]
