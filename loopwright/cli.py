@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from engine.cli import engine_command
+from skills_core.demo.cli import demo_app
 
+from .inbox_view import inbox_command
+from .runs_view import runs_app
 from .up import up_command
 
 app = typer.Typer(
@@ -16,6 +19,9 @@ app = typer.Typer(
 )
 app.command("engine")(engine_command)
 app.command("up")(up_command)
+app.add_typer(runs_app, name="runs")
+app.command("inbox")(inbox_command)
+app.add_typer(demo_app, name="demo")
 
 
 def main() -> None:

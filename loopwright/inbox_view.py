@@ -1,0 +1,57 @@
+"""`loopwright inbox`: what skills posted to the local channel (the default when Slack is off)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
+
+console = Console(soft_wrap=True)
+
+
+def inbox_command(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new messages.")
+    ] = False,
+    thread: Annotated[str | None, typer.Option(help="Only this thread (incident) key.")] = None,
+    limit: Annotated[int, typer.Option(help="How many of the latest messages to show first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="Capabilities database (default $LOOPWRIGHT_CAPABILITIES_DB or var/capabilities.db)."
+        ),
+    ] = None,
+) -> None:
+    """Show messages skills posted to the local inbox."""
+    path = db or Path(os.environ.get("LOOPWRIGHT_CAPABILITIES_DB", "var/capabilities.db"))
+    if not path.exists():
+        typer.echo(f"loopwright inbox: no inbox yet at {path} (nothing has been posted)", err=True)
+        raise typer.Exit(1)
+    messages = read_inbox(path, thread_key=thread, limit=100_000)[-limit:]
+    last = messages[-1].id if messages else 0
+    for msg in messages:
+        _print(msg, as_json)
+    while follow:
+        time.sleep(1)
+        for msg in read_inbox(path, after_id=last, thread_key=thread):
+            _print(msg, as_json)
+            last = msg.id
+
+
+def _print(msg: InboxMessage, as_json: bool) -> None:
+    if as_json:
+        typer.echo(msg.model_dump_json())
+        return
+    thread = f" (thread {msg.thread_key})" if msg.thread_key else ""
+    console.print(
+        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{msg.skill_id}[/bold] → #{msg.channel}{thread}",
+        markup=True,
+    )
+    console.print(f"  {msg.text}", markup=False)
