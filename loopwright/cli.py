@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from engine.cli import engine_command
+from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
 from .inbox_view import inbox_command
@@ -22,6 +23,8 @@ app.command("up")(up_command)
 app.add_typer(runs_app, name="runs")
 app.command("inbox")(inbox_command)
 app.add_typer(demo_app, name="demo")
+app.add_typer(skills_app, name="skills")
+app.command("sidecar")(sidecar_command)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pydantic
@@ -83,11 +84,21 @@ def start(command: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def run_job(job: SandboxJob, limits: SandboxLimits) -> SandboxOutcome:
+#: Starts a sandbox process. The default starts a fresh one; the sidecar passes a pool of
+#: processes started ahead of time (they import while idle and read their job from stdin,
+#: so they hold no skill code until ``run_job`` hands them one).
+Spawner = Callable[[], "subprocess.Popen[bytes]"]
+
+
+def spawn_fresh() -> subprocess.Popen[bytes]:
+    return start(sandbox_command())
+
+
+def run_job(job: SandboxJob, limits: SandboxLimits, spawn: Spawner | None = None) -> SandboxOutcome:
     job = job.model_copy(
         update={"cpu_seconds": limits.cpu_seconds, "memory_bytes": limits.memory_bytes}
     )
-    proc = start(sandbox_command())
+    proc = (spawn or spawn_fresh)()
     timed_out = False
     try:
         out, err = proc.communicate(job.model_dump_json().encode(), timeout=limits.wall_seconds)

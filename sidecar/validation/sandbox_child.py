@@ -87,3 +87,7 @@ def main() -> None:
     channel = Channel(protocol)
     run(job, channel)
     channel.send("done")
+    # Skip the interpreter's teardown (~40 ms with the validator loaded): the sidecar waits for
+    # this process to exit, and there is nothing left to flush but stderr.
+    sys.stderr.flush()
+    os._exit(0)

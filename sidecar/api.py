@@ -1,0 +1,149 @@
+"""The sidecar's HTTP API (loopback): what the console, the agent and the CLI use.
+
+Each route turns a request into one ``Sidecar`` call and its result into JSON; errors map to
+status codes: 404 unknown skill or version, 409 a change the current state refuses, 400 bad
+input, 504 a submitted version still being processed.
+
+    GET  /v1/status
+    GET  /v1/skills                          GET  /v1/skills/{id}
+    GET  /v1/skills/{id}/versions/{n}        GET  /v1/skills/{id}/diff?from=&to=
+    POST /v1/skills/{id}/versions {source, author, reason}
+    POST /v1/skills/{id}/approve|reject|rollback|pause|resume
+    POST /v1/skills/{id}/test {fn_id, event, mode}
+    POST /v1/validate {source, filename}
+    POST /v1/rescan                          (read every file again, wait until processed)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import fastapi
+import pydantic
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from .lifecycle import NotFound, Outcome, Refused
+from .registry import TransitionError
+from .service import Pending, Sidecar
+
+
+class VersionIn(pydantic.BaseModel):
+    source: str
+    author: Literal["agent", "human", "review"] = "agent"
+    reason: str = ""
+
+
+class Decision(pydantic.BaseModel):
+    version: int | None = None
+    by: str = "human"
+    reason: str | None = None
+
+
+class RollbackIn(pydantic.BaseModel):
+    version: int
+    by: str = "human"
+
+
+class Actor(pydantic.BaseModel):
+    by: str = "human"
+
+
+class TestIn(pydantic.BaseModel):
+    fn_id: str
+    event: dict[str, Any] | None = None
+    mode: Literal["dry", "real"] = "dry"
+    timeout: float = pydantic.Field(default=30.0, gt=0, le=300)
+
+
+class ValidateIn(pydantic.BaseModel):
+    source: str
+    filename: str
+
+
+def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
+    api = fastapi.FastAPI(
+        title="Loopwright sidecar", docs_url="/v1/docs", openapi_url="/v1/openapi.json"
+    )
+    api.add_exception_handler(NotFound, _status(404))
+    api.add_exception_handler(Refused, _status(409))
+    api.add_exception_handler(TransitionError, _status(409))
+    api.add_exception_handler(Pending, _status(504))
+    api.add_exception_handler(ValueError, _status(400))
+
+    @api.get("/v1/status")
+    def status() -> dict[str, Any]:
+        return sidecar.status()
+
+    @api.get("/v1/skills")
+    def list_skills() -> dict[str, Any]:
+        return {"data": sidecar.list_skills()}
+
+    @api.get("/v1/skills/{skill_id}")
+    def show(skill_id: str) -> dict[str, Any]:
+        return sidecar.show(skill_id)
+
+    @api.get("/v1/skills/{skill_id}/versions/{number}")
+    def version(skill_id: str, number: int) -> dict[str, Any]:
+        return sidecar.version(skill_id, number)
+
+    @api.get("/v1/skills/{skill_id}/diff", response_class=PlainTextResponse)
+    def diff(
+        skill_id: str,
+        start: int | None = fastapi.Query(None, alias="from"),
+        end: int | None = fastapi.Query(None, alias="to"),
+    ) -> str:
+        return sidecar.diff(skill_id, start, end)
+
+    @api.post("/v1/skills/{skill_id}/versions")
+    async def submit(skill_id: str, body: VersionIn) -> dict[str, Any]:
+        return _outcome(await sidecar.submit(skill_id, body.source, body.author, body.reason))
+
+    @api.post("/v1/skills/{skill_id}/approve")
+    async def approve(skill_id: str, body: Decision | None = None) -> dict[str, Any]:
+        body = body or Decision()
+        return _outcome(await sidecar.approve(skill_id, body.version, body.by))
+
+    @api.post("/v1/skills/{skill_id}/reject")
+    async def reject(skill_id: str, body: Decision | None = None) -> dict[str, Any]:
+        body = body or Decision()
+        return _outcome(await sidecar.reject(skill_id, body.version, body.by, body.reason))
+
+    @api.post("/v1/skills/{skill_id}/rollback")
+    async def rollback(skill_id: str, body: RollbackIn) -> dict[str, Any]:
+        return _outcome(await sidecar.rollback(skill_id, body.version, body.by))
+
+    @api.post("/v1/skills/{skill_id}/pause")
+    async def pause(skill_id: str, body: Actor | None = None) -> dict[str, Any]:
+        return _outcome(await sidecar.pause(skill_id, (body or Actor()).by))
+
+    @api.post("/v1/skills/{skill_id}/resume")
+    async def resume(skill_id: str, body: Actor | None = None) -> dict[str, Any]:
+        return _outcome(await sidecar.resume(skill_id, (body or Actor()).by))
+
+    @api.post("/v1/skills/{skill_id}/test")
+    async def test(skill_id: str, body: TestIn) -> dict[str, Any]:
+        return await sidecar.test(skill_id, body.fn_id, body.event, body.mode, body.timeout)
+
+    @api.post("/v1/rescan")
+    async def rescan() -> dict[str, Any]:
+        sidecar.rescan()
+        await sidecar.intake.idle()
+        return {"ok": True, "skills": sidecar.list_skills()}
+
+    @api.post("/v1/validate")
+    async def validate(body: ValidateIn) -> dict[str, Any]:
+        return await sidecar.validate(body.source, body.filename)
+
+    return api
+
+
+def _outcome(outcome: Outcome) -> dict[str, Any]:
+    return outcome.to_json()
+
+
+def _status(code: int) -> Callable[[fastapi.Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: fastapi.Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "status": code}, status_code=code)
+
+    return handle

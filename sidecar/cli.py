@@ -1,0 +1,225 @@
+"""`loopwright skills ...` (talks to the sidecar's HTTP API) and `loopwright sidecar` (runs it).
+
+Exit codes: 0 done; 1 not found, refused, or the sidecar unreachable; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from .approval import ApprovalPolicy
+from .settings import SidecarSettings
+
+DEFAULT_URL = "http://127.0.0.1:8290"
+
+skills_app = typer.Typer(
+    name="skills",
+    help="Inspect and govern skills: versions, diffs, approvals, rollbacks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="LOOPWRIGHT_SIDECAR_URL", help="The sidecar's HTTP API.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")]
+ByOption = Annotated[str, typer.Option("--by", help="Who decides (recorded in the audit log).")]
+
+
+class Api:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        try:
+            resp = httpx.request(method, f"{self.url}{path}", json=body, timeout=120)
+        except httpx.HTTPError as err:
+            fail(f"the sidecar is not reachable at {self.url}: {err}")
+        if resp.status_code >= 400:
+            try:
+                message = resp.json().get("error") or resp.text
+            except ValueError:
+                message = resp.text
+            fail(f"{resp.status_code}: {message}")
+        return resp
+
+    def json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.call(method, path, body).json()
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+@skills_app.command("list")
+def list_skills(url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
+    """Every skill: state, active version, versions awaiting approval."""
+    skills = Api(url).json("GET", "/v1/skills")["data"]
+    rows = [f"{'SKILL':<32} {'STATE':<18} {'ACTIVE':>6} {'LATEST':>6}  AWAITING"]
+    for s in skills:
+        active = s["active_version"] if s["active_version"] is not None else "-"
+        waiting = ",".join(str(n) for n in s["awaiting_approval"]) or "-"
+        rows.append(
+            f"{s['id']:<32} {s['state']:<18} {active!s:>6} {s['latest_version']:>6}  {waiting}"
+        )
+    emit(skills, as_json, "\n".join(rows))
+
+
+@skills_app.command("show")
+def show(
+    skill_id: str,
+    version: Annotated[int | None, typer.Option(help="Show one version (source, report).")] = None,
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """A skill and its versions, or one version with its source and report."""
+    api = Api(url)
+    if version is not None:
+        data = api.json("GET", f"/v1/skills/{skill_id}/versions/{version}")
+        head = (
+            f"{skill_id} v{data['number']}  {data['state']}  by {data['author']}: {data['reason']}"
+        )
+        emit(data, as_json, f"{head}\n\n{data['source']}")
+        return
+    data = api.json("GET", f"/v1/skills/{skill_id}")
+    lines = [f"{data['id']}  {data['state']}  active: {data['active_version']}"]
+    for v in data["versions"]:
+        note = f"  ({v['note']})" if v["note"] else ""
+        lines.append(f"  v{v['number']:<4} {v['state']:<18} {v['author']:<7} {v['reason']}{note}")
+    emit(data, as_json, "\n".join(lines))
+
+
+@skills_app.command("diff")
+def diff(
+    skill_id: str,
+    start: Annotated[
+        int | None, typer.Option("--from", help="Base version (default parent).")
+    ] = None,
+    end: Annotated[int | None, typer.Option("--to", help="Version (default latest).")] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Unified diff between two versions."""
+    query = "&".join(f"{k}={v}" for k, v in (("from", start), ("to", end)) if v is not None)
+    typer.echo(Api(url).call("GET", f"/v1/skills/{skill_id}/diff?{query}").text, nl=False)
+
+
+def _outcome(data: dict[str, Any], as_json: bool) -> None:
+    note = f" ({data['note']})" if data.get("note") else ""
+    emit(data, as_json, f"{data['skill_id']} v{data['version']}: {data['state']}{note}")
+
+
+@skills_app.command("approve")
+def approve(
+    skill_id: str,
+    version: Annotated[int | None, typer.Option(help="Default: the latest awaiting.")] = None,
+    by: ByOption = "human",
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a version awaiting approval: it goes live."""
+    body = {"version": version, "by": by}
+    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/approve", body), as_json)
+
+
+@skills_app.command("reject")
+def reject(
+    skill_id: str,
+    version: Annotated[int | None, typer.Option(help="Default: the latest awaiting.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (shown to the author).")] = None,
+    by: ByOption = "human",
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a version awaiting approval: it never runs."""
+    body = {"version": version, "by": by, "reason": reason}
+    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/reject", body), as_json)
+
+
+@skills_app.command("rollback")
+def rollback(
+    skill_id: str,
+    version: int,
+    by: ByOption = "human",
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an earlier version active again (runs in flight keep their version)."""
+    body = {"version": version, "by": by}
+    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/rollback", body), as_json)
+
+
+@skills_app.command("pause")
+def pause(
+    skill_id: str, by: ByOption = "human", url: UrlOption = DEFAULT_URL, as_json: JsonOption = False
+) -> None:
+    """Stop new runs (runs in flight finish)."""
+    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/pause", {"by": by}), as_json)
+
+
+@skills_app.command("resume")
+def resume(
+    skill_id: str, by: ByOption = "human", url: UrlOption = DEFAULT_URL, as_json: JsonOption = False
+) -> None:
+    """Take new runs again."""
+    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/resume", {"by": by}), as_json)
+
+
+def sidecar_command(
+    engine: Annotated[str, typer.Option("--engine", help="The engine's URL.")] = (
+        "http://127.0.0.1:8288"
+    ),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 for the API and SDK app.")] = 8290,
+    host: Annotated[str, typer.Option(help="Interface to bind (keep it loopback).")] = "127.0.0.1",
+    skills_dir: Annotated[Path, typer.Option(help="The watched folder.")] = Path(
+        "skills_generated"
+    ),
+    db: Annotated[Path, typer.Option(help="The registry (SQLite).")] = Path("var/sidecar.db"),
+    inbox: Annotated[Path, typer.Option(help="The local inbox file.")] = Path("var/inbox.jsonl"),
+    app_id: Annotated[str, typer.Option(help="The Inngest app id.")] = "loopwright-skills",
+    sync_mode: Annotated[
+        str, typer.Option(help="'engine' (embedded engine) or 'put' (Inngest Dev Server/Cloud).")
+    ] = "engine",
+    approval_policy: Annotated[
+        Path | None, typer.Option(help="JSON file overriding the approval policy.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the sidecar: watch, validate, version and hot-register skills; serve them."""
+    from .server import serve
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if sync_mode not in ("engine", "put"):
+        raise typer.BadParameter("use 'engine' or 'put'", param_hint="--sync-mode")
+    try:
+        policy = ApprovalPolicy.load(approval_policy) if approval_policy else ApprovalPolicy()
+    except (OSError, ValueError, TypeError) as err:
+        raise typer.BadParameter(str(err), param_hint="--approval-policy") from None
+    settings = SidecarSettings(
+        skills_dir=skills_dir,
+        db=db,
+        inbox=inbox,
+        engine_url=engine,
+        host=host,
+        port=port,
+        app_id=app_id,
+        sync_mode="put" if sync_mode == "put" else "engine",
+        signing_key=os.environ.get("INNGEST_SIGNING_KEY") or None,
+        approval=policy,
+    )
+    typer.echo(f"Loopwright sidecar on {settings.origin} (skills in {skills_dir}, engine {engine})")
+    asyncio.run(serve(settings, log_level=log_level.lower()))

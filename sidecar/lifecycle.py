@@ -1,0 +1,311 @@
+"""Every change to what runs: a file's new content, its removal, and a person's decisions.
+
+Each change takes the skill's lock (so a file event and an approval never interleave). A
+change to what runs (activate, remove, pause, resume) goes through ``Publisher.publish``: it
+is committed only once the engine took the sync. If the sync fails — refused, or the engine is
+unreachable — nothing changes and the version keeps a note saying why it is not live: the
+registry, the served set and the engine always agree on what is active.
+
+A file's content is identified by its SHA-256. Content seen before is never validated again:
+
+* the active version's content → nothing to do;
+* a version that already ran (retired) or could (validated, needing no approval) → it is made
+  active again (someone restored an old file);
+* a version awaiting approval, quarantined or rejected → nothing changes.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import collections
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .approval import ApprovalPolicy
+from .catalog import skill_spec
+from .checker import Checker
+from .files import write_atomically
+from .publisher import Publisher
+from .registry import AUTHORS, Author, Registry, Skill, TransitionError, Version, VersionState
+from .sync import SyncResult
+from .validation.manifest import find_manifest
+
+log = logging.getLogger("loopwright.sidecar.lifecycle")
+
+
+class NotFound(LookupError):
+    """No such skill or version."""
+
+
+class Refused(ValueError):
+    """The change is not allowed in the current state (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Intent:
+    """Who wrote a file and why, when the writer told us (the HTTP API does)."""
+
+    author: Author
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What became of a change: the version it concerns, its state, and the sync's answer."""
+
+    skill_id: str
+    version: int | None
+    state: str
+    note: str | None = None
+    report: dict[str, Any] | None = None
+    sync: SyncResult | None = None
+
+    @classmethod
+    def of(cls, version: Version, sync: SyncResult | None = None) -> Outcome:
+        return cls(
+            version.skill_id, version.number, version.state.value, version.note,
+            version.report, sync,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["sync"] = self.sync.to_json() if self.sync else None
+        return out
+
+
+def content_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        registry: Registry,
+        checker: Checker,
+        policy: ApprovalPolicy,
+        publisher: Publisher,
+        skills_dir: Path,
+    ) -> None:
+        self.registry = registry
+        self.checker = checker
+        self.policy = policy
+        self.publisher = publisher
+        self.skills_dir = skills_dir
+        self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
+            asyncio.Lock
+        )
+
+    # --- files --------------------------------------------------------------------------
+
+    async def accept_file(
+        self,
+        skill_id: str,
+        filename: str,
+        source: str | None,
+        *,
+        intent: Intent | None = None,
+        superseded: Callable[[], bool] = lambda: False,
+    ) -> Outcome:
+        """The file now holds ``source`` (None: it was deleted)."""
+        async with self._locks[skill_id]:
+            if source is None:
+                return await self._removed(skill_id)
+            known = self.registry.version_by_hash(skill_id, content_hash(source))
+            if known is None:
+                author, reason = _authorship(source, intent)
+                proposed = self.registry.propose(
+                    skill_id, filename, source, content_hash(source), author=author, reason=reason
+                )
+                return await self._validate(proposed, superseded)
+            if known.state is VersionState.PROPOSED:  # the sidecar stopped while validating it
+                return await self._validate(known, superseded)
+            return await self._known(known)
+
+    async def _validate(self, version: Version, superseded: Callable[[], bool]) -> Outcome:
+        skill_id = version.skill_id
+        report = await asyncio.to_thread(
+            self.checker.check, skill_id, version.source, version.filename
+        )
+        fn_ids = [f.fn_id for f in report.skill.functions] if report.skill else []
+        version = self.registry.record_validation(
+            skill_id, version.number, report.to_dict(), fn_ids
+        )
+        if version.state is VersionState.QUARANTINED:
+            log.warning("%s v%d quarantined:\n%s", skill_id, version.number, report.render())
+            return Outcome.of(version)
+        if superseded():
+            # A newer write is already waiting: do not make this one live just to replace it.
+            self.registry.set_note(skill_id, version.number, "superseded before activation")
+            return Outcome.of(self.registry.version(skill_id, version.number))
+        return await self._decide(version)
+
+    async def _decide(self, version: Version) -> Outcome:
+        assert version.report is not None
+        decision = self.policy.decide(skill_spec(version).manifest)
+        version = self.registry.decide(
+            version.skill_id, version.number, decision.to_json(), awaiting=decision.needs_approval
+        )
+        if decision.needs_approval:
+            log.info("%s v%d awaits approval: %s", version.skill_id, version.number,
+                     "; ".join(decision.reasons))  # fmt: skip
+            return Outcome.of(version)
+        return await self._activate(version, actor="policy", action="activate")
+
+    async def _known(self, version: Version) -> Outcome:
+        self.registry.note_file(version.skill_id, version.number)
+        if version.state is VersionState.ACTIVE:
+            return Outcome.of(version)
+        if version.state is VersionState.RETIRED or (
+            version.state is VersionState.VALIDATED and version.approval is not None
+            and not version.approval.get("needs_approval")
+        ):  # fmt: skip
+            return await self._activate(
+                version, actor="file", action="restore", detail="the file holds this version again"
+            )
+        if version.state is VersionState.VALIDATED:
+            return await self._decide(version)
+        return Outcome.of(version)
+
+    async def _removed(self, skill_id: str) -> Outcome:
+        skill = self.registry.skill(skill_id)
+        if skill is None or skill.removed:
+            return Outcome(skill_id, None, "removed")
+        result = await self.publisher.publish(lambda: self.registry.remove(skill_id, actor="file"))
+        state = "removed" if result.ok else "active"
+        return Outcome(skill_id, skill.active_version, state, note=result.error, sync=result)
+
+    # --- people -------------------------------------------------------------------------
+
+    async def approve(self, skill_id: str, number: int | None, *, by: str) -> Outcome:
+        async with self._locks[skill_id]:
+            version = self._pick(skill_id, number, VersionState.AWAITING_APPROVAL)
+            if self._skill(skill_id).removed:
+                raise Refused(f"the file of {skill_id!r} was deleted; write it again to approve")
+            return await self._activate(version, actor=by, action="approve", approved_by=by)
+
+    async def reject(
+        self, skill_id: str, number: int | None, *, by: str, reason: str | None
+    ) -> Outcome:
+        async with self._locks[skill_id]:
+            version = self._pick(skill_id, number, VersionState.AWAITING_APPROVAL)
+            return Outcome.of(
+                self.registry.reject(skill_id, version.number, actor=by, reason=reason)
+            )
+
+    async def rollback(self, skill_id: str, number: int, *, by: str) -> Outcome:
+        """Make version ``number`` active again (re-pointing, not copying) and put it on disk."""
+        async with self._locks[skill_id]:
+            version = self._version(skill_id, number)
+            approved = (version.approval or {}).get("needs_approval") is False
+            runnable = version.state in (VersionState.RETIRED, VersionState.ACTIVE) or (
+                version.state is VersionState.VALIDATED and approved
+            )
+            if not runnable:
+                raise Refused(
+                    f"version {number} is {version.state.value}: only versions that ran or were "
+                    "approved can be rolled back to (approve a waiting version instead)"
+                )
+            outcome = Outcome.of(version)
+            if version.state is not VersionState.ACTIVE or self._skill(skill_id).removed:
+                outcome = await self._activate(
+                    version, actor=by, action="rollback", detail=f"rollback to version {number}"
+                )
+            if outcome.state == VersionState.ACTIVE.value:
+                write_atomically(self.skills_dir / version.filename, version.source)
+                self.registry.note_file(skill_id, number)
+            return outcome
+
+    async def set_paused(self, skill_id: str, paused: bool, *, by: str) -> Outcome:
+        async with self._locks[skill_id]:
+            skill = self._skill(skill_id)
+            if skill.paused == paused:
+                return Outcome(skill_id, skill.active_version, "paused" if paused else "resumed")
+            result = await self.publisher.publish(
+                lambda: self.registry.set_paused(skill_id, paused, actor=by)
+            )
+            if not result.ok:
+                raise Refused(f"sync failed, nothing changed: {result.error}")
+            return Outcome(
+                skill_id, skill.active_version, "paused" if paused else "resumed", sync=result
+            )
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _activate(
+        self,
+        version: Version,
+        *,
+        actor: str,
+        action: str,
+        approved_by: str | None = None,
+        detail: str | None = None,
+    ) -> Outcome:
+        skill_id, number = version.skill_id, version.number
+
+        def activate() -> None:
+            self.registry.activate(
+                skill_id, number, actor=actor, action=action, approved_by=approved_by, detail=detail
+            )
+
+        try:
+            result = await self.publisher.publish(activate)
+        except TransitionError as err:
+            raise Refused(str(err)) from None
+        if not result.ok:
+            note = f"not activated: sync failed: {result.error}"
+            log.error("%s v%d %s", skill_id, number, note)
+            self.registry.set_note(skill_id, number, note)
+        return Outcome.of(self.registry.version(skill_id, number), result)
+
+    def _skill(self, skill_id: str) -> Skill:
+        skill = self.registry.skill(skill_id)
+        if skill is None:
+            raise NotFound(f"no skill {skill_id!r}")
+        return skill
+
+    def _version(self, skill_id: str, number: int) -> Version:
+        self._skill(skill_id)
+        try:
+            return self.registry.version(skill_id, number)
+        except LookupError:
+            raise NotFound(f"skill {skill_id!r} has no version {number}") from None
+
+    def _pick(self, skill_id: str, number: int | None, state: VersionState) -> Version:
+        """Version ``number``, or the latest one in ``state``; it must be in ``state``."""
+        if number is None:
+            candidates = [v for v in self.registry.versions(skill_id) if v.state is state]
+            if not candidates:
+                self._skill(skill_id)
+                raise Refused(f"{skill_id!r} has no version {state.value.replace('_', ' ')}")
+            return candidates[-1]
+        version = self._version(skill_id, number)
+        if version.state is not state:
+            raise Refused(f"version {number} is {version.state.value}, not {state.value}")
+        return version
+
+
+def _authorship(source: str, intent: Intent | None) -> tuple[Author, str]:
+    if intent is not None:
+        return intent.author, intent.reason
+    # A file written straight into the folder: its manifest says who wrote it.
+    author = _manifest_author(source)
+    return author or "agent", "file written"
+
+
+def _manifest_author(source: str) -> Author | None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    node = find_manifest(tree)
+    try:
+        manifest = ast.literal_eval(node.value) if node is not None else None
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return None
+    author = manifest.get("author") if isinstance(manifest, dict) else None
+    return next((a for a in AUTHORS if a == author), None)

@@ -1,0 +1,331 @@
+"""The sidecar, assembled: every component wired once, and the operations the surfaces call.
+
+    watcher ─▶ intake ─▶ lifecycle ─▶ registry        (what exists, what is live)
+                           │  checker (validate_source on warm sandboxes)
+                           │  approval policy
+                           └▶ publisher ─▶ FunctionSet swap + sync with the engine
+    engine ─▶ SkillsApp ─▶ Runner (pin version) ─▶ WorkerPool / Session ─▶ worker process
+
+The HTTP API (``api.py``) and the CLI (through the API) are thin layers over ``Sidecar``;
+nothing here imports FastAPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import time
+from typing import Any
+
+import httpx
+import inngest
+
+from skills_core.capabilities.services import CapabilityServices
+from skills_core.capabilities.settings import CapabilitySettings
+
+from .app import SENTINEL_FN_ID, FunctionSet, SkillsApp
+from .capabilities import CapabilityProvider
+from .capabilities.platform import PlatformCapabilityProvider
+from .catalog import Catalog
+from .checker import Checker, WarmSandboxes
+from .execution import Runner
+from .files import is_skill_file, write_atomically
+from .intake import Intake
+from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused
+from .publisher import Publisher
+from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
+from .settings import SidecarSettings
+from .sync import EngineSync, PutSync, Syncer
+from .validation import dry_run
+from .validation.naming import SKILL_ID_PATTERN, stem_for_id
+from .watcher import Watcher
+from .workers import WorkerPool
+
+log = logging.getLogger("loopwright.sidecar")
+
+TERMINAL = frozenset({"Completed", "Failed", "Cancelled"})
+
+
+class Pending(TimeoutError):
+    """The outcome did not arrive in time (the write is still being processed)."""
+
+
+class Sidecar:
+    def __init__(
+        self, settings: SidecarSettings, *, provider: CapabilityProvider | None = None
+    ) -> None:
+        self.settings = settings
+        self.registry = Registry(settings.db)
+        self.client = inngest.Inngest(
+            app_id=settings.app_id,
+            is_production=settings.signing_key is not None,
+            signing_key=settings.signing_key,
+            api_base_url=settings.engine_url,
+            event_api_base_url=settings.engine_url,
+            logger=logging.getLogger("loopwright.sidecar.sdk"),
+        )
+        self.pool = WorkerPool(
+            settings.worker_limits,
+            min_idle=settings.min_idle_workers,
+            max_workers=settings.max_workers,
+        )
+        # The platform's real capabilities by default, so `loopwright inbox` reads what skills
+        # post; tests and demos pass a fake or local provider.
+        self.provider = provider or PlatformCapabilityProvider(
+            CapabilityServices.build(CapabilitySettings.from_env())
+        )
+        self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
+        self.app = SkillsApp(self._function_set(Catalog()))
+        self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
+        self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
+        self.checker = Checker(
+            self.registry,
+            reserved_function_ids=settings.reserved_function_ids | {SENTINEL_FN_ID},
+            warm=self.warm,
+        )
+        self.lifecycle = Lifecycle(
+            self.registry, self.checker, settings.approval, self.publisher, settings.skills_dir
+        )
+        self.intake = Intake(self.lifecycle, settings.skills_dir)
+        self.watcher = Watcher(
+            settings.skills_dir,
+            self.intake.changed,
+            step_ms=settings.watch_step_ms,
+            debounce_ms=settings.watch_debounce_ms,
+        )
+        self._stop = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
+
+    def _function_set(self, catalog: Catalog) -> FunctionSet:
+        return FunctionSet(self.client, catalog, self.runner, self.settings.serve_path)
+
+    def _syncer(self) -> Syncer:
+        s = self.settings
+        if s.sync_mode == "put":
+            return PutSync(s.serve_url)
+        return EngineSync(s.engine_url, s.serve_url)
+
+    # --- life ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Sync what the registry says is live, then watch the folder (and read it once)."""
+        self.settings.skills_dir.mkdir(parents=True, exist_ok=True)
+        result = await self.publisher.publish_until_synced()
+        if not result.ok:
+            log.error("initial sync failed: %s", result.error)
+        self._watch = asyncio.get_running_loop().create_task(self.watcher.run(self._stop))
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Look at every file, and at every live skill whose file may be gone."""
+        directory = self.settings.skills_dir
+        for path in sorted(directory.iterdir()):
+            if path.is_file() and is_skill_file(path.name):
+                self.intake.changed(path.resolve())
+        for skill in self.registry.skills():
+            if not skill.removed and not (directory / skill.filename).exists():
+                self.intake.changed((directory / skill.filename).resolve())
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            await asyncio.gather(self._watch, return_exceptions=True)
+        await self.intake.idle()
+        await self.publisher.syncer.aclose()
+        self.pool.close()
+        if self.warm is not None:
+            self.warm.close()
+        self.registry.close()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def list_skills(self) -> list[dict[str, Any]]:
+        return [self._summary(s) for s in self.registry.skills()]
+
+    def show(self, skill_id: str) -> dict[str, Any]:
+        skill = self._skill(skill_id)
+        return {
+            **self._summary(skill),
+            "versions": [v.metadata() for v in self.registry.versions(skill_id)],
+            "audit": [e.to_json() for e in self.registry.audit(skill_id, limit=50)],
+        }
+
+    def version(self, skill_id: str, number: int) -> dict[str, Any]:
+        return self._version(skill_id, number).to_json()
+
+    def diff(self, skill_id: str, start: int | None, end: int | None) -> str:
+        skill = self._skill(skill_id)
+        new = self._version(skill_id, end if end is not None else skill.latest_version)
+        base = start if start is not None else (new.parent or new.number - 1)
+        old_source = self._version(skill_id, base).source if base >= 1 else ""
+        lines = difflib.unified_diff(
+            old_source.splitlines(keepends=True),
+            new.source.splitlines(keepends=True),
+            fromfile=f"{new.filename}@v{base}",
+            tofile=f"{new.filename}@v{new.number}",
+        )
+        return "".join(lines)
+
+    def status(self) -> dict[str, Any]:
+        last = self.publisher.last
+        return {
+            "app_id": self.settings.app_id,
+            "serve_url": self.settings.serve_url,
+            "engine_url": self.settings.engine_url,
+            "sync": last.to_json() if last else None,
+            "synced_at": self.publisher.last_at,
+            "workers": self.pool.stats(),
+            "invalid_files": dict(self.intake.invalid_files),
+            "approval_policy": self.settings.approval.to_json(),
+        }
+
+    # --- changes ------------------------------------------------------------------------
+
+    async def submit(self, skill_id: str, source: str, author: str, reason: str) -> Outcome:
+        """Write a new version as any writer would (atomically into the folder); await it."""
+        if not SKILL_ID_PATTERN.match(skill_id):
+            raise ValueError(f"skill id {skill_id!r} must match {SKILL_ID_PATTERN.pattern}")
+        if author not in AUTHORS:
+            raise ValueError(f"author must be one of {list(AUTHORS)}")
+        intent = Intent(author=_author(author), reason=reason or "submitted through the API")
+        future = self.intake.expect(skill_id, source, intent)
+        path = self.settings.skills_dir / f"{stem_for_id(skill_id)}.py"
+        try:
+            write_atomically(path, source)
+            return await asyncio.wait_for(
+                asyncio.shield(future), timeout=self.settings.outcome_timeout_s
+            )
+        except TimeoutError:
+            raise Pending(f"{skill_id}: still processing; see GET /v1/skills/{skill_id}") from None
+        finally:
+            self.intake.forget(skill_id, source, future)
+
+    async def approve(self, skill_id: str, number: int | None, by: str) -> Outcome:
+        return await self.lifecycle.approve(skill_id, number, by=by)
+
+    async def reject(
+        self, skill_id: str, number: int | None, by: str, reason: str | None
+    ) -> Outcome:
+        return await self.lifecycle.reject(skill_id, number, by=by, reason=reason)
+
+    async def rollback(self, skill_id: str, number: int, by: str) -> Outcome:
+        return await self.lifecycle.rollback(skill_id, number, by=by)
+
+    async def pause(self, skill_id: str, by: str) -> Outcome:
+        return await self.lifecycle.set_paused(skill_id, True, by=by)
+
+    async def resume(self, skill_id: str, by: str) -> Outcome:
+        return await self.lifecycle.set_paused(skill_id, False, by=by)
+
+    async def validate(self, source: str, filename: str) -> dict[str, Any]:
+        """Validate without registering anything (the agent's pre-flight check)."""
+        skill_id = filename.rsplit("/", 1)[-1].removesuffix(".py").replace("_", "-")
+        report = await asyncio.to_thread(self.checker.check, skill_id, source, filename)
+        return report.to_dict()
+
+    async def test(
+        self,
+        skill_id: str,
+        fn_id: str,
+        event: dict[str, Any] | None,
+        mode: str,
+        wait_s: float = 30.0,
+    ) -> dict[str, Any]:
+        """One dry run (sandbox, fake capabilities) or one real run through the engine."""
+        skill = self._skill(skill_id)
+        if mode == "dry":
+            version = self._runnable_version(skill)
+            taken = self.registry.taken_function_ids(except_skill=skill_id)
+            result = await asyncio.to_thread(
+                dry_run, version.source, version.filename, fn_id, event,
+                existing_function_ids=taken,
+            )  # fmt: skip
+            return {"mode": "dry", "version": version.number, **result.model_dump(mode="json")}
+        if mode != "real":
+            raise ValueError("mode is 'dry' or 'real'")
+        return await self._real_run(skill, fn_id, event or {}, wait_s)
+
+    async def _real_run(
+        self, skill: Skill, fn_id: str, event: dict[str, Any], wait_s: float
+    ) -> dict[str, Any]:
+        entry = self.app.current.catalog.entry(fn_id)
+        if entry is None or entry.skill_id != skill.id or not entry.registered:
+            raise Refused(f"{fn_id!r} is not a live function of {skill.id!r}")
+        engine = self.settings.engine_url.rstrip("/")
+        slug = f"{self.settings.app_id}-{fn_id}"
+        deadline = time.monotonic() + wait_s
+        async with httpx.AsyncClient(base_url=engine, timeout=10.0) as http:
+            resp = await http.post(f"/invoke/{slug}", json={"data": event.get("data") or {}})
+            if resp.status_code != 200:
+                raise Refused(f"the engine refused the invocation: {resp.text[:300]}")
+            event_id = resp.json()["id"]
+            run: dict[str, Any] | None = None
+            while time.monotonic() < deadline:
+                runs = (await http.get(f"/v1/events/{event_id}/runs")).json().get("data") or []
+                if runs:
+                    run = (await http.get(f"/v1/runs/{runs[0]['run_id']}")).json()["data"]
+                    if run["status"] in TERMINAL:
+                        break
+                await asyncio.sleep(0.05)
+            if run is None:
+                raise Pending(f"no run of {fn_id!r} finished within {wait_s}s")
+            steps = (await http.get(f"/v1/runs/{run['run_id']}/steps")).json().get("data")
+        return {"mode": "real", "event_id": event_id, "run": run, "steps": steps}
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _summary(self, skill: Skill) -> dict[str, Any]:
+        versions = self.registry.versions(skill.id)
+        latest = versions[-1] if versions else None
+        active = next((v for v in versions if v.number == skill.active_version), None)
+        return {
+            **skill.to_json(),
+            "state": _skill_state(skill, latest),
+            "latest_state": latest.state.value if latest else None,
+            "latest_note": latest.note if latest else None,
+            "awaiting_approval": [
+                v.number for v in versions if v.state is VersionState.AWAITING_APPROVAL
+            ],
+            "function_ids": list(active.function_ids) if active else [],
+        }
+
+    def _skill(self, skill_id: str) -> Skill:
+        skill = self.registry.skill(skill_id)
+        if skill is None:
+            raise NotFound(f"no skill {skill_id!r}")
+        return skill
+
+    def _version(self, skill_id: str, number: int) -> Version:
+        self._skill(skill_id)
+        try:
+            return self.registry.version(skill_id, number)
+        except LookupError:
+            raise NotFound(f"skill {skill_id!r} has no version {number}") from None
+
+    def _runnable_version(self, skill: Skill) -> Version:
+        """The active version, else the latest valid one (to dry-run before approving)."""
+        if skill.active_version is not None:
+            return self.registry.version(skill.id, skill.active_version)
+        valid = [v for v in self.registry.versions(skill.id) if v.report and v.report.get("ok")]
+        if not valid:
+            raise Refused(f"{skill.id!r} has no valid version")
+        return valid[-1]
+
+
+def _skill_state(skill: Skill, latest: Version | None) -> str:
+    if skill.removed:
+        return "removed"
+    if skill.active_version is None:
+        return latest.state.value if latest else "empty"
+    return "paused" if skill.paused else "active"
+
+
+def _author(value: str) -> Author:
+    for author in AUTHORS:
+        if author == value:
+            return author
+    raise ValueError(f"author must be one of {list(AUTHORS)}")
+
+
+__all__ = ["NotFound", "Pending", "Refused", "Sidecar"]

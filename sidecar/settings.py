@@ -1,0 +1,61 @@
+"""The sidecar's configuration: built once (by the CLI or a test), validated, frozen, passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Literal
+
+from .approval import ApprovalPolicy
+from .workers import WorkerLimits
+
+SyncMode = Literal["engine", "put"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SidecarSettings:
+    #: The watched folder of skill files.
+    skills_dir: Path = Path("skills_generated")
+    #: The registry (SQLite, WAL).
+    db: Path = Path("var/sidecar.db")
+    #: The local inbox (JSON lines) behind the ``notify`` channel ``inbox``.
+    inbox: Path = Path("var/inbox.jsonl")
+    #: The engine (embedded, Dev Server or Cloud API origin).
+    engine_url: str = "http://127.0.0.1:8288"
+    #: Where the sidecar listens: the HTTP API and the SDK serve path, on loopback.
+    host: str = "127.0.0.1"
+    port: int = 8290
+    app_id: str = "loopwright-skills"
+    serve_path: str = "/api/inngest"
+    #: ``engine``: POST {engine}/v1/apps/sync; ``put``: PUT our own serve URL (real Inngest).
+    sync_mode: SyncMode = "engine"
+    #: Cloud mode (signed requests). Only the sidecar process holds it, never a worker.
+    signing_key: str | None = None
+    approval: ApprovalPolicy = dataclasses.field(default_factory=ApprovalPolicy)
+    worker_limits: WorkerLimits = dataclasses.field(default_factory=WorkerLimits)
+    min_idle_workers: int = 1
+    max_workers: int = 4
+    #: Validation sandboxes started ahead of time (0: start one per validation).
+    warm_sandboxes: int = 2
+    watch_step_ms: int = 5
+    watch_debounce_ms: int = 50
+    #: Function ids no skill may take (the core skills').
+    reserved_function_ids: frozenset[str] = frozenset()
+    #: How long ``POST /v1/skills/{id}/versions`` waits for the outcome.
+    outcome_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.serve_path.startswith("/"):
+            raise ValueError("serve_path must start with '/'")
+        if self.sync_mode not in ("engine", "put"):
+            raise ValueError("sync_mode is 'engine' or 'put'")
+        if not 0 < self.port < 65536:
+            raise ValueError("port must be between 1 and 65535")
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def serve_url(self) -> str:
+        return f"{self.origin}{self.serve_path}"

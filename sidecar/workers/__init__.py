@@ -1,0 +1,20 @@
+"""Worker processes that run skill code, and the sidecar-side driver of one SDK call.
+
+See ``protocol.py`` for the conversation, ``child.py`` for the worker, ``session.py`` for the
+sidecar's half and ``pool.py`` for the warm pool.
+"""
+
+from .pool import PoolClosed, PoolExhausted, Release, WorkerPool
+from .process import WorkerLimits, WorkerProcess
+from .session import Job, Session
+
+__all__ = [
+    "Job",
+    "PoolClosed",
+    "PoolExhausted",
+    "Release",
+    "Session",
+    "WorkerLimits",
+    "WorkerPool",
+    "WorkerProcess",
+]

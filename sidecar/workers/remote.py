@@ -1,0 +1,269 @@
+"""Inside a worker: the step backend and capability backends that ask the sidecar over the pipe.
+
+Skill code calls the facade (``ctx.step``, ``ctx.capabilities``), which checks what the skill
+controls and then calls these backends. They hold no power of their own: each call becomes a
+message to the sidecar, which drives the real ``inngest`` step (or the real capability) and
+answers. This module is imported only in worker processes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from sidecar.facade.capabilities import CapabilityBackends
+from sidecar.facade.errors import (
+    SKILL_ERRORS,
+    VIOLATIONS,
+    CapabilityError,
+    NonRetriableError,
+    RetryAfterError,
+    SkillViolation,
+    StepError,
+    StepMisuse,
+)
+from sidecar.facade.payload import JSON
+from sidecar.validation.loader import describe, skill_line
+
+from .protocol import Message, encode
+
+_ERRORS: dict[str, type[Exception]] = {cls.__name__: cls for cls in SKILL_ERRORS}
+_VIOLATIONS: dict[str, type[SkillViolation]] = {cls.code: cls for cls in VIOLATIONS}
+
+
+class Abandoned(BaseException):
+    """The sidecar dropped this job (the SDK interrupted the handler); unwind it.
+
+    A ``BaseException``, like the SDK's own interrupt, so skill code cannot swallow it.
+    """
+
+
+class WorkerChannel:
+    """The worker's end of the pipe: blocking, one JSON object per line."""
+
+    def __init__(self, reader: IO[bytes], writer: IO[bytes]) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    def send(self, message: Message) -> None:
+        self._writer.write(encode(message))
+        self._writer.flush()
+
+    def recv(self) -> Message:
+        line = self._reader.readline()
+        if not line:
+            sys.exit(0)  # the sidecar closed the pipe: nothing more to do
+        message: Message = json.loads(line)
+        return message
+
+
+def describe_failure(err: BaseException, filename: str) -> Message:
+    """How a failure of skill code crosses the pipe (the sidecar maps it to the SDK's error)."""
+    line = skill_line(err, filename)
+    if isinstance(err, NonRetriableError):
+        return {"kind": "non_retriable", "message": str(err), "line": line}
+    if isinstance(err, RetryAfterError):
+        return {
+            "kind": "retry_after",
+            "message": str(err),
+            "retry_after": _retry_after(err.retry_after),
+            "line": line,
+        }
+    if isinstance(err, StepError):
+        return {"kind": "step_error", "name": err.name, "message": err.message, "line": line}
+    rule, message = describe(err)
+    if rule == "dry-run-error":
+        return {"kind": "error", "name": type(err).__name__, "message": str(err), "line": line}
+    # Memory and recursion errors can leave the interpreter in a bad state: replace it.
+    recycle = isinstance(err, MemoryError | RecursionError)
+    return {"kind": "violation", "code": rule, "message": message, "line": line, "recycle": recycle}
+
+
+def _retry_after(value: int | datetime.timedelta | datetime.datetime) -> JSON:
+    if isinstance(value, datetime.datetime):
+        return {"at": value.isoformat()}
+    if isinstance(value, datetime.timedelta):
+        return {"ms": int(value.total_seconds() * 1000)}
+    return {"ms": int(value)}
+
+
+class RemoteStepBackend:
+    """``StepBackend`` for a worker: every step is decided by the SDK, in the sidecar."""
+
+    def __init__(self, channel: WorkerChannel, filename: str) -> None:
+        self._channel = channel
+        self._filename = filename
+        self.abandoned = False
+
+    def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON:
+        return self._request({"kind": "run", "id": step_id}, callback)
+
+    def sleep(self, step_id: str, duration: datetime.timedelta) -> None:
+        self._request({"kind": "sleep", "id": step_id, "duration_ms": _ms(duration)})
+
+    def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
+        self._request({"kind": "sleep_until", "id": step_id, "until": until.isoformat()})
+
+    def wait_for_event(
+        self, step_id: str, *, event: str, if_exp: str | None, timeout: datetime.timedelta
+    ) -> JSON | None:
+        request = {"kind": "wait_for_event", "id": step_id, "event": event, "if_exp": if_exp}
+        return self._request({**request, "timeout_ms": _ms(timeout)})
+
+    def send_event(self, step_id: str, events: list[JSON]) -> list[str]:
+        ids = self._request({"kind": "send_event", "id": step_id, "events": events})
+        return [str(i) for i in ids] if isinstance(ids, list) else []
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        function_id: str,
+        data: JSON,
+        timeout: datetime.timedelta | None,
+    ) -> JSON:
+        request = {"kind": "invoke", "id": step_id, "function_id": function_id, "data": data}
+        return self._request({**request, "timeout_ms": None if timeout is None else _ms(timeout)})
+
+    def _request(self, request: Message, callback: Callable[[], JSON] | None = None) -> JSON:
+        if self.abandoned:
+            raise Abandoned()
+        self._channel.send({"op": "step", **request})
+        while True:
+            answer = self._channel.recv()
+            op = answer["op"]
+            if op == "memo":
+                return answer.get("value")
+            if op == "step_error":
+                raise StepError(str(answer.get("name")), str(answer.get("message")))
+            if op == "execute" and callback is not None:
+                self._channel.send(self._execute(callback))
+                continue
+            if op == "abandon":
+                self.abandoned = True
+                raise Abandoned()
+            raise StepMisuse(f"unexpected answer {op!r} from the platform")
+
+    def _execute(self, callback: Callable[[], JSON]) -> Message:
+        try:
+            output = callback()
+        except Abandoned:
+            raise
+        except (NonRetriableError, RetryAfterError) as err:
+            return {"op": "callback_failed", **describe_failure(err, self._filename)}
+        except Exception as err:
+            return {
+                "op": "callback_error",
+                "name": type(err).__name__,
+                "message": str(err),
+                "line": skill_line(err, self._filename),
+            }
+        except BaseException as err:  # violations, memory, recursion: the run must fail
+            return {"op": "callback_failed", **describe_failure(err, self._filename)}
+        return {"op": "callback_done", "output": output}
+
+
+def _ms(delta: datetime.timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+class CapabilityLink:
+    """Sends one capability call to the sidecar and turns its answer back into a skill result."""
+
+    def __init__(self, channel: WorkerChannel, step: RemoteStepBackend) -> None:
+        self._channel = channel
+        self._step = step
+
+    def call(self, capability: str, method: str, args: dict[str, Any]) -> JSON:
+        if self._step.abandoned:
+            raise Abandoned()
+        self._channel.send(
+            {"op": "capability", "capability": capability, "method": method, "args": args}
+        )
+        answer = self._channel.recv()
+        if answer["op"] == "abandon":
+            self._step.abandoned = True
+            raise Abandoned()
+        if answer["op"] != "capability_result":
+            raise StepMisuse(f"unexpected answer {answer['op']!r} from the platform")
+        if answer.get("ok"):
+            return answer.get("result")
+        error = answer.get("error") or {}
+        message = str(error.get("message", ""))
+        if error.get("kind") == "violation":
+            raise _VIOLATIONS.get(str(error.get("code")), StepMisuse)(message)
+        raise _ERRORS.get(str(error.get("name")), CapabilityError)(message)
+
+
+class _Remote:
+    capability = ""
+
+    def __init__(self, link: CapabilityLink) -> None:
+        self._link = link
+
+    def _call(self, method: str, **args: Any) -> JSON:
+        return self._link.call(self.capability, method, args)
+
+
+class RemoteMetrics(_Remote):
+    capability = "metrics"
+
+    def query(self, promql: str, *, source: str) -> JSON:
+        return self._call("query", promql=promql, source=source)
+
+    def query_range(self, promql: str, *, source: str, minutes: int, step_seconds: int) -> JSON:
+        return self._call(
+            "query_range", promql=promql, source=source, minutes=minutes, step_seconds=step_seconds
+        )
+
+    def host(self) -> JSON:
+        return self._call("host")
+
+
+class RemoteDeploys(_Remote):
+    capability = "deploys"
+
+    def recent(self, *, source: str, service: str | None, hours: float) -> JSON:
+        return self._call("recent", source=source, service=service, hours=hours)
+
+
+class RemoteNotify(_Remote):
+    capability = "notify"
+
+    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+        # The idempotency key is the sidecar's to compute; a worker's claim is not trusted.
+        return self._call("post", channel=channel, text=text, thread=thread)
+
+
+class RemoteLLM(_Remote):
+    capability = "llm"
+
+    def classify(
+        self, text: str, *, labels: list[str], instructions: str | None, budget_usd: float
+    ) -> JSON:
+        return self._call("classify", text=text, labels=labels, instructions=instructions)
+
+    def complete(
+        self, prompt: str, *, system: str | None, max_tokens: int, budget_usd: float
+    ) -> JSON:
+        return self._call("complete", prompt=prompt, system=system, max_tokens=max_tokens)
+
+
+class RemoteHttp(_Remote):
+    capability = "http"
+
+    def get(self, url: str, *, params: dict[str, str], timeout_seconds: float) -> JSON:
+        return self._call("get", url=url, params=params, timeout_seconds=timeout_seconds)
+
+
+def remote_backends(link: CapabilityLink) -> CapabilityBackends:
+    return CapabilityBackends(
+        metrics=RemoteMetrics(link),
+        deploys=RemoteDeploys(link),
+        notify=RemoteNotify(link),
+        llm=RemoteLLM(link),
+        http=RemoteHttp(link),
+    )

@@ -1,0 +1,363 @@
+"""One SDK call of one skill function, driven through a worker.
+
+Runs in the SDK's thread (the sidecar's inngest functions are synchronous). The worker runs
+the skill's handler; every step it reaches comes back here and becomes the *real* step call
+on the SDK's context:
+
+* ``ctx.step.run(id, callback)``: when the SDK has a memo it returns it without calling the
+  callback, and the memo goes back to the worker. When the SDK wants the step executed it
+  calls the callback, which tells the worker to run the skill's callback (serving its
+  capability calls meanwhile) and returns its JSON; the SDK then raises its interrupt (a
+  ``BaseException``) to end the request. It propagates untouched; the worker is told to
+  abandon the handler and goes back to the pool.
+* sleep / sleep_until / wait_for_event / send_event / invoke: the same, without a callback.
+* ``inngest.StepError`` (the memo of a failed step) goes back as ``skill.StepError``.
+
+The worker is untrusted: step ids, events, invoke targets and capability calls are checked
+again here against the registered manifest. A worker that breaks the protocol, a limit or a
+deadline is killed and the run fails with the rule id of what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import inngest
+
+from sidecar.facade import scope
+from sidecar.facade.capabilities import Capabilities
+from sidecar.facade.errors import SkillViolation
+from sidecar.facade.events import RESERVED_EMIT_PREFIXES, event_name_problem
+from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
+from sidecar.facade.payload import JSON, to_json_value
+from sidecar.facade.steps import STEP_ID_PATTERN
+from sidecar.validation import Manifest
+
+from .gateway import CapabilityGateway
+from .pool import Release
+from .process import WorkerProcess
+from .protocol import ChannelError, ChannelTimeout, Message
+
+log = logging.getLogger("loopwright.sidecar.runs")
+
+#: Log lines one SDK call may write (a loop of ctx.log must not flood the sidecar's log).
+MAX_LOGS_PER_CALL = 200
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_ERROR_TYPES: dict[str, type[Exception]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """What to run: one function of one pinned version, for one SDK call."""
+
+    skill_id: str
+    version: int
+    content_hash: str
+    filename: str
+    source: str
+    fn_id: str
+    #: Run the function's ``on_failure`` handler instead of its handler.
+    failure: bool
+    manifest: Manifest
+    #: The app whose functions ``ctx.step.invoke`` reaches.
+    app_id: str
+
+
+class WorkerBroken(Exception):
+    """The worker must be killed; the run fails with ``rule``."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class Session:
+    def __init__(
+        self,
+        worker: WorkerProcess,
+        ctx: inngest.ContextSync,
+        job: Job,
+        capabilities: Capabilities,
+        cpu_seconds: int,
+    ) -> None:
+        self.worker = worker
+        self.ctx = ctx
+        self.job = job
+        self.gateway = CapabilityGateway(capabilities)
+        self.cpu_seconds = cpu_seconds
+        self.finished = False
+        self.broken = False
+        self.recycle = False
+        self._seen: dict[str, int] = {}
+        self._step_errors: dict[str, inngest.StepError] = {}
+        self._logs = 0
+
+    def release_mode(self) -> Release:
+        """How to give the worker back once ``run`` returned or raised."""
+        if self.broken or self.recycle:
+            return Release.KILL
+        return Release.CLEAN if self.finished else Release.ABANDON
+
+    def run(self) -> JSON:
+        try:
+            return self._run()
+        except WorkerBroken as err:
+            self.broken = True
+            raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
+
+    def _run(self) -> JSON:
+        self._send({"op": "start", "job": self._start_message()})
+        while True:
+            message = self._recv()
+            op = message["op"]
+            if op == "step":
+                self._step(message)
+            elif op == "log":
+                self._log(message)
+            elif op == "need_source":
+                self._send({"op": "source", "source": self.job.source})
+            elif op == "done":
+                self.finished = True
+                return self._json(message.get("output"), "the function's return value")
+            elif op == "failed":
+                self.finished = True
+                self.recycle = bool(message.get("recycle"))
+                raise self._failure(message)
+            else:
+                raise WorkerBroken("step-misuse", f"unexpected message {op!r} from the worker")
+
+    def _start_message(self) -> Message:
+        job = self.job
+        return {
+            "skill_id": job.skill_id,
+            "version": job.version,
+            "content_hash": job.content_hash,
+            "filename": job.filename,
+            "fn_id": job.fn_id,
+            "failure": job.failure,
+            "manifest": job.manifest.model_dump(mode="json"),
+            "events": [_event_json(e) for e in self.ctx.events] or [_event_json(self.ctx.event)],
+            "run_id": self.ctx.run_id,
+            "attempt": self.ctx.attempt,
+            "cpu_seconds": self.cpu_seconds,
+        }
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _step(self, message: Message) -> None:
+        step_id = message.get("id")
+        if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
+            raise WorkerBroken("step-misuse", f"invalid step id {step_id!r}")
+        kind = message.get("kind")
+        step = self.ctx.step
+        try:
+            if kind == "run":
+                value = step.run(step_id, self._callback(step_id))
+            elif kind == "sleep":
+                step.sleep(step_id, _duration(message.get("duration_ms")))
+                value = None
+            elif kind == "sleep_until":
+                step.sleep_until(step_id, _instant(message.get("until")))
+                value = None
+            elif kind == "wait_for_event":
+                value = self._wait_for_event(step_id, message)
+            elif kind == "send_event":
+                value = step.send_event(step_id, self._outgoing(message.get("events")))
+            elif kind == "invoke":
+                value = self._invoke(step_id, message)
+            else:
+                raise WorkerBroken("step-misuse", f"unknown step kind {kind!r}")
+        except inngest.StepError as err:
+            self._step_errors[err.name + ":" + err.message] = err
+            self._send({"op": "step_error", "name": err.name, "message": err.message})
+            return
+        except (ValueError, TypeError) as err:
+            raise WorkerBroken("step-misuse", f"step {step_id!r}: {err}") from None
+        self._send({"op": "memo", "value": value})
+
+    def _callback(self, step_id: str) -> Callable[[], JSON]:
+        n = self._seen.get(step_id, 0)
+        self._seen[step_id] = n + 1
+        unique = step_id if n == 0 else f"{step_id}:{n}"
+
+        def execute() -> JSON:
+            try:
+                return self._execute(step_id, unique)
+            except WorkerBroken as err:
+                # Inside a step a plain exception would be retried as a step error.
+                self.broken = True
+                raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
+
+        return execute
+
+    def _execute(self, step_id: str, unique: str) -> JSON:
+        self._send({"op": "execute"})
+        # The capability gates derive idempotency keys from this scope.
+        with scope.inside_step(self.ctx.run_id, unique):
+            while True:
+                message = self._recv()
+                op = message["op"]
+                if op == "capability":
+                    self._send(self.gateway.serve(message))
+                elif op == "log":
+                    self._log(message)
+                elif op == "callback_done":
+                    return self._json(message.get("output"), f"the output of step {step_id!r}")
+                elif op == "callback_error":
+                    raise _skill_error(message)
+                elif op == "callback_failed":
+                    self.recycle = bool(message.get("recycle"))
+                    raise self._failure(message)
+                else:
+                    raise WorkerBroken("step-misuse", f"unexpected message {op!r} in a step")
+
+    def _wait_for_event(self, step_id: str, message: Message) -> JSON:
+        event = message.get("event")
+        if event_name_problem(event):
+            raise ValueError(f"invalid event name {event!r}")
+        if_exp = message.get("if_exp")
+        if if_exp is not None and not isinstance(if_exp, str):
+            raise ValueError("if_exp must be a string")
+        found = self.ctx.step.wait_for_event(
+            step_id, event=str(event), if_exp=if_exp, timeout=_duration(message.get("timeout_ms"))
+        )
+        return None if found is None else _event_json(found)
+
+    def _outgoing(self, events: object) -> list[inngest.Event]:
+        if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS_PER_SEND:
+            raise ValueError(f"send between 1 and {MAX_EVENTS_PER_SEND} events")
+        out = []
+        for raw in events:
+            name = raw.get("name") if isinstance(raw, dict) else None
+            if (
+                not isinstance(name, str)
+                or name not in self.job.manifest.emits
+                or name.startswith(RESERVED_EMIT_PREFIXES)
+            ):
+                raise WorkerBroken("runtime-emit-undeclared", f"sending {name!r} is not declared")
+            data = raw.get("data") or {}
+            if not isinstance(data, dict):
+                raise ValueError("event data must be an object")
+            extra = {k: raw[k] for k in ("id", "ts") if raw.get(k) is not None}
+            out.append(inngest.Event(name=name, data=data, **extra))
+        return out
+
+    def _invoke(self, step_id: str, message: Message) -> JSON:
+        function_id = message.get("function_id")
+        if not isinstance(function_id, str) or function_id not in self.job.manifest.invokes:
+            raise WorkerBroken(
+                "runtime-emit-undeclared", f"invoking {function_id!r} is not declared"
+            )
+        data = message.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise ValueError("invoke data must be an object")
+        timeout_ms = message.get("timeout_ms")
+        result: JSON = self.ctx.step.invoke_by_id(
+            step_id,
+            app_id=self.job.app_id,
+            function_id=function_id,
+            data=data,
+            timeout=None if timeout_ms is None else _duration(timeout_ms),
+        )
+        return result
+
+    # --- failures and plumbing ----------------------------------------------------------
+
+    def _failure(self, message: Message) -> BaseException:
+        kind = message.get("kind")
+        text = str(message.get("message", ""))
+        where = f" (at {self.job.filename}:{message['line']})" if message.get("line") else ""
+        if kind == "non_retriable":
+            return inngest.NonRetriableError(text)
+        if kind == "retry_after":
+            return inngest.RetryAfterError(text, _retry_after(message.get("retry_after")))
+        if kind == "step_error":
+            key = f"{message.get('name')}:{text}"
+            if key in self._step_errors:  # the SDK's own StepError, re-raised as the SDK would
+                return self._step_errors[key]
+            return inngest.NonRetriableError(f"{message.get('name')}: {text}")
+        if kind == "violation":
+            return inngest.NonRetriableError(f"[{message.get('code')}] {text}{where}")
+        return _skill_error({"name": message.get("name"), "message": text + where})
+
+    def _json(self, value: JSON, what: str) -> JSON:
+        try:
+            return to_json_value(value, what)
+        except SkillViolation as err:
+            raise WorkerBroken(err.code, err.message) from None
+
+    def _log(self, message: Message) -> None:
+        self._logs += 1
+        if self._logs > MAX_LOGS_PER_CALL:
+            if self._logs == MAX_LOGS_PER_CALL + 1:
+                self.ctx.logger.warning("[%s] further log lines dropped", self.job.skill_id)
+            return
+        fields = message.get("fields") or {}
+        self.ctx.logger.info(
+            "[%s v%d] %s %s", self.job.skill_id, self.job.version, message.get("message"), fields
+        )
+
+    def _send(self, message: Message) -> None:
+        try:
+            self.worker.send(message)
+        except ChannelError as err:
+            raise self._death(err) from None
+
+    def _recv(self) -> Message:
+        try:
+            return self.worker.recv()
+        except ChannelError as err:
+            raise self._death(err) from None
+
+    def _death(self, err: ChannelError) -> WorkerBroken:
+        self.broken = True
+        if isinstance(err, ChannelTimeout):
+            self.worker.kill()
+            seconds = self.worker.limits.wall_seconds
+            return WorkerBroken("sandbox-timeout", f"the worker was silent for {seconds}s")
+        self.worker.kill()
+        rule, text = self.worker.death()
+        return WorkerBroken(rule, text)
+
+
+def _event_json(event: inngest.Event) -> dict[str, Any]:
+    return {"name": event.name, "data": dict(event.data), "id": event.id, "ts": event.ts}
+
+
+def _duration(ms: object) -> datetime.timedelta:
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_SLEEP_MS:
+        raise ValueError(f"invalid duration {ms!r} ms")
+    return datetime.timedelta(milliseconds=ms)
+
+
+def _instant(value: object) -> datetime.datetime:
+    if not isinstance(value, str):
+        raise ValueError("sleep_until needs an ISO datetime")
+    when = datetime.datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError("sleep_until needs a timezone-aware datetime")
+    return when
+
+
+def _retry_after(value: object) -> int | datetime.datetime:
+    if isinstance(value, dict) and isinstance(value.get("ms"), int):
+        return int(value["ms"])
+    if isinstance(value, dict) and isinstance(value.get("at"), str):
+        return datetime.datetime.fromisoformat(value["at"])
+    return 1000
+
+
+def _skill_error(message: Message) -> Exception:
+    """An exception named like the skill's, so run history shows ``KeyError: 'x'``."""
+    name = str(message.get("name"))
+    if not _NAME.match(name):
+        name = "SkillError"
+    cls = _ERROR_TYPES.get(name)
+    if cls is None:
+        cls = _ERROR_TYPES.setdefault(name, type(name, (Exception,), {}))
+    return cls(str(message.get("message", "")))

@@ -1,0 +1,57 @@
+"""Fixtures: one real engine for the session; one sidecar (own app id, folder, registry) per
+test module, running in a background thread with the dry-run fakes as capabilities and a
+real inbox. A module may set ``SIDECAR_SETTINGS = {...}`` to override settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sidecar.capabilities import FakeCapabilityProvider, Inbox
+from sidecar.server import running
+from sidecar.settings import SidecarSettings
+from sidecar.workers import WorkerLimits
+
+from ._engine import free_port, running_engine
+from ._harness import Harness
+
+
+@pytest.fixture(scope="session")
+def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_engine(tmp_path_factory.mktemp("engine")) as url:
+        yield url
+
+
+def settings_for(work: Path, engine_url: str, app_id: str, **overrides: object) -> SidecarSettings:
+    base = SidecarSettings(
+        skills_dir=work / "skills",
+        db=work / "sidecar.db",
+        inbox=work / "inbox.jsonl",
+        engine_url=engine_url,
+        port=free_port(),
+        app_id=app_id,
+        worker_limits=WorkerLimits(job_cpu_seconds=5, wall_seconds=20),
+        warm_sandboxes=1,
+        outcome_timeout_s=60,
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def harness(
+    request: pytest.FixtureRequest, engine_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    work = tmp_path_factory.mktemp(name)
+    overrides = getattr(request.module, "SIDECAR_SETTINGS", {})
+    settings = settings_for(work, engine_url, f"lw-{name.replace('_', '-')}", **overrides)
+    inbox = Inbox(settings.inbox)
+    with running(settings, provider=FakeCapabilityProvider(inbox=inbox)) as sidecar:
+        harness = Harness(sidecar, engine_url, inbox)
+        try:
+            yield harness
+        finally:
+            harness.close()
