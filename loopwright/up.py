@@ -1,7 +1,7 @@
 """`loopwright up`: start the whole platform on embedded defaults.
 
-Components join here as they land, each as its own process talking to the engine over
-HTTP: for now the engine.
+Each component is its own process talking to the others over HTTP: the engine, then the
+sidecar (which validates and serves the skills in skills_generated/).
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from .supervisor import Component, Supervisor, python_module
 
 def up_command(
     port: Annotated[int, typer.Option(help="Engine port on 127.0.0.1.")] = 8288,
+    sidecar_port: Annotated[int, typer.Option(help="Sidecar API/app port on 127.0.0.1.")] = 8290,
+    skills_dir: Annotated[Path, typer.Option(help="Folder of generated skills.")] = Path(
+        "skills_generated"
+    ),
     data_dir: Annotated[
         Path, typer.Option(help="Where the platform keeps its SQLite files.")
     ] = Path("var"),
@@ -29,12 +33,35 @@ def up_command(
             python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
             health_url=f"{engine_url}/health",
         ),
+        Component(
+            "sidecar",
+            python_module(
+                "sidecar",
+                "--engine",
+                engine_url,
+                "--port",
+                str(sidecar_port),
+                "--skills-dir",
+                str(skills_dir),
+                "--db",
+                str(data_dir / "sidecar.db"),
+            ),
+            health_url=f"http://127.0.0.1:{sidecar_port}/v1/skills",
+            env={"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")},
+        ),
     ]
     supervisor = Supervisor(components)
     try:
         supervisor.start()
-        typer.echo(f"Loopwright is up. Engine: {engine_url} (state in {data_dir}/)")
-        typer.echo(f"Point an Inngest SDK app at it with INNGEST_DEV={engine_url}. Ctrl-C stops.")
+        typer.echo(
+            f"Loopwright is up. Engine {engine_url}, sidecar http://127.0.0.1:{sidecar_port}"
+        )
+        typer.echo(
+            f"  skills: drop a file in {skills_dir}/ (see docs/SKILLS.md); `loopwright skills list`"
+        )
+        typer.echo(
+            "  watch:  `loopwright runs --follow`, `loopwright inbox --follow`. Ctrl-C stops."
+        )
         code = supervisor.wait()
     except RuntimeError as exc:
         typer.echo(f"loopwright up: {exc}", err=True)

@@ -187,7 +187,6 @@ def sidecar_command(
         "skills_generated"
     ),
     db: Annotated[Path, typer.Option(help="The registry (SQLite).")] = Path("var/sidecar.db"),
-    inbox: Annotated[Path, typer.Option(help="The local inbox file.")] = Path("var/inbox.jsonl"),
     app_id: Annotated[str, typer.Option(help="The Inngest app id.")] = "loopwright-skills",
     sync_mode: Annotated[
         str, typer.Option(help="'engine' (embedded engine) or 'put' (Inngest Dev Server/Cloud).")
@@ -197,7 +196,11 @@ def sidecar_command(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Run the sidecar: watch, validate, version and hot-register skills; serve them."""
+    """Run the sidecar: watch, validate, version and hot-register skills; serve them.
+
+    Skills reach the platform's capabilities, configured by the LOOPWRIGHT_* variables of
+    docs/SKILLS.md (the inbox lives in $LOOPWRIGHT_CAPABILITIES_DB, default var/capabilities.db).
+    """
     from .server import serve
 
     logging.basicConfig(
@@ -212,7 +215,6 @@ def sidecar_command(
     settings = SidecarSettings(
         skills_dir=skills_dir,
         db=db,
-        inbox=inbox,
         engine_url=engine,
         host=host,
         port=port,
