@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from agent.cli import chat_command, eval_command
 from engine.cli import engine_command
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
@@ -25,6 +26,8 @@ app.command("inbox")(inbox_command)
 app.add_typer(demo_app, name="demo")
 app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
+app.command("chat")(chat_command)
+app.command("eval")(eval_command)
 
 
 def main() -> None:

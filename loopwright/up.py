@@ -17,6 +17,7 @@ from .supervisor import Component, Supervisor, python_module
 def up_command(
     port: Annotated[int, typer.Option(help="Engine port on 127.0.0.1.")] = 8288,
     sidecar_port: Annotated[int, typer.Option(help="Sidecar API/app port on 127.0.0.1.")] = 8290,
+    agent_port: Annotated[int, typer.Option(help="Agent API/app port on 127.0.0.1.")] = 8289,
     skills_dir: Annotated[Path, typer.Option(help="Folder of generated skills.")] = Path(
         "skills_generated"
     ),
@@ -48,6 +49,18 @@ def up_command(
             ),
             health_url=f"http://127.0.0.1:{sidecar_port}/v1/skills",
             env={"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")},
+        ),
+        Component(
+            "agent",
+            python_module("agent"),
+            health_url=f"http://127.0.0.1:{agent_port}/v1/status",
+            env={
+                "LOOPWRIGHT_ENGINE_URL": engine_url,
+                "LOOPWRIGHT_SIDECAR_URL": f"http://127.0.0.1:{sidecar_port}",
+                "LOOPWRIGHT_AGENT_PORT": str(agent_port),
+                "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
+                "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
+            },
         ),
     ]
     supervisor = Supervisor(components)
