@@ -11,13 +11,33 @@ from typing import Annotated
 
 import typer
 
+from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
+
 from .supervisor import Component, Supervisor, python_module
+
+TOY_MODEL_PORT = 8287
+
+
+def _toy_model() -> Component:
+    try:
+        command = server_command(gguf_path(), TOY_MODEL_PORT)
+    except LocalModelMissing as exc:
+        typer.echo(f"loopwright up --local-llm: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return Component("toy-llm", command, health_url=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1/models")
 
 
 def up_command(
     port: Annotated[int, typer.Option(help="Engine port on 127.0.0.1.")] = 8288,
     sidecar_port: Annotated[int, typer.Option(help="Sidecar API/app port on 127.0.0.1.")] = 8290,
     agent_port: Annotated[int, typer.Option(help="Agent API/app port on 127.0.0.1.")] = 8289,
+    local_llm: Annotated[
+        bool,
+        typer.Option(
+            help="Also serve a TOY local model (SmolLM2-135M via llama.cpp, port 8287) and point "
+            "the agent at it: real wiring, offline, far too small to write skills."
+        ),
+    ] = False,
     skills_dir: Annotated[Path, typer.Option(help="Folder of generated skills.")] = Path(
         "skills_generated"
     ),
@@ -63,6 +83,12 @@ def up_command(
             },
         ),
     ]
+    if local_llm:
+        components.insert(0, _toy_model())
+        components[-1].env.update(
+            LOOPWRIGHT_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
+            LOOPWRIGHT_AGENT_MODEL=MODEL_ALIAS,
+        )
     supervisor = Supervisor(components)
     try:
         supervisor.start()

