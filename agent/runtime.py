@@ -52,7 +52,9 @@ class Runtime:
             service.engine_url, event_key=service.event_key, signing_key=service.signing_key
         )
         toolbox = build_toolbox(
-            guide=SkillGuide(service.skills_doc, extra_examples=(REPO_ROOT / "skills_core",)),
+            guide=SkillGuide(
+                service.skills_doc, extra_examples=(REPO_ROOT / "skills_core" / "skills",)
+            ),
             skills=SkillTools(
                 None if offline else sidecar, store, service.skills_dir, service.review_command
             ),

@@ -2,8 +2,8 @@
 
 It keeps versions in memory, validates with ``sidecar.validation.validate_source`` and
 dry-runs with ``dry_run`` — the same checks the real sidecar makes — and records every
-request. A valid version is ``registered`` (no approval policy here); an invalid one is
-``invalid``. A write with an ``Idempotency-Key`` it has seen gets the first answer again.
+request. A valid version is ``active`` (no approval policy here); an invalid one is
+``quarantined``, as in the real sidecar. A write with an ``Idempotency-Key`` it has seen gets the first answer again.
 Real-mode test runs answer like dry runs, flagged ``mode: real``.
 """
 
@@ -89,7 +89,7 @@ class SidecarDouble:
             None, validation.validate_source, body["source"], filename
         )
         versions = self.skills.setdefault(skill_id, [])
-        state = "registered" if report.ok else "invalid"
+        state = "active" if report.ok else "quarantined"
         version = Version(len(versions) + 1, body["source"], state, report.to_dict())
         versions.append(version)
         answer = {"version": version.version, "state": state, "report": version.report}

@@ -253,7 +253,7 @@ def test_loopwright_chat_one_shot_shows_steps_reports_and_the_skill(platform: Pl
     assert out.count("→ write_skill(id='latency-watch')") == 2
     assert "✗ validation failed, 2 error(s)" in out
     assert "[import-not-allowed]" in out and "fix:" in out
-    assert re.search(r"✓ validated \(version \d+, registered\)", out)
+    assert re.search(r"✓ validated \(version \d+, active\)", out)
     assert "✓ test run passed" in out
     assert "latency-watch is registered; review it." in out
     assert "trigger: cron TZ=Europe/Paris */30 * * * *" in out

@@ -154,21 +154,19 @@ def test_write_and_test_through_the_sidecar(tmp_path: Path, sidecar: SidecarDoub
     first = json.loads(
         tools.dispatch("write_skill", json.dumps({"id": "latency-watch", "source": BROKEN})).content
     )
-    assert (first["version"], first["state"], first["registered"]) == (1, "invalid", False)
+    assert (first["version"], first["state"], first["registered"]) == (1, "quarantined", False)
     second = tools.dispatch(
         "write_skill", json.dumps({"id": "latency-watch", "source": GOOD, "reason": "fix"})
     )
     payload = json.loads(second.content)
-    assert (payload["version"], payload["state"], payload["registered"]) == (2, "registered", True)
+    assert (payload["version"], payload["state"], payload["registered"]) == (2, "active", True)
     assert second.skill is not None and second.skill["ref"] == "latency-watch@2"
     assert second.skill["review_command"] == "loopwright skills approve latency-watch --version 2"
     assert sidecar.requests[-1][2]["reason"] == "fix"
     tested = json.loads(tools.dispatch("test_skill", '{"id": "latency-watch"}').content)
     assert tested["ok"]
     listed = json.loads(tools.dispatch("list_skills", "{}").content)
-    assert listed["skills"]["skills"] == [
-        {"id": "latency-watch", "state": "registered", "version": 2}
-    ]
+    assert listed["skills"]["skills"] == [{"id": "latency-watch", "state": "active", "version": 2}]
 
 
 def test_platform_events_are_refused_and_a_down_engine_is_said(tools: ToolBox) -> None:
