@@ -1,7 +1,10 @@
 """`loopwright up`: start the whole platform on embedded defaults.
 
 Each component is its own process talking to the others over HTTP: the engine, then the
-sidecar (which validates and serves the skills in skills_generated/).
+sidecar (which loads the core skills, then validates and serves the skills in
+skills_generated/), then the agent. ``--demo`` also starts the SIMULATED demo fleet with a real
+Prometheus scraping it (``loopwright demo run --prometheus``), runs the core skills' demo
+variants (health-check every minute) and points their capabilities at the fleet.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Annotated
 import typer
 
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
+from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
 from .supervisor import Component, Supervisor, python_module
 
@@ -25,6 +29,96 @@ def _toy_model() -> Component:
         typer.echo(f"loopwright up --local-llm: {exc}", err=True)
         raise typer.Exit(2) from None
     return Component("toy-llm", command, health_url=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1/models")
+
+
+def _demo_fleet(
+    data_dir: Path, control_port: int, base_port: int, prometheus_port: int
+) -> tuple[list[Component], dict[str, str]]:
+    """The demo fleet component, and the capability environment that points the core skills
+    at it: their metrics source ``prometheus`` (health-check, incident-triage) and deploy
+    source ``log`` (incident-triage; ``events`` needs no setting)."""
+    deploy_log = data_dir / "demo" / "deploys.jsonl"
+    argv = [
+        *python_module("loopwright", "demo", "run"),
+        *("--control-port", str(control_port), "--base-port", str(base_port)),
+        *("--deploy-log", str(deploy_log)),
+    ]
+    env = {"LOOPWRIGHT_DEPLOY_LOG": str(deploy_log)}
+    try:
+        find_prometheus()
+    except PrometheusMissing as exc:
+        typer.echo(
+            f"loopwright up --demo: {exc}.\n  Continuing without it: the health check and "
+            "triage query Prometheus (PromQL ranges; a scrape-only source keeps no history), "
+            "so their runs will fail with 'metrics source prometheus is not configured' until "
+            "it is installed.",
+            err=True,
+        )
+    else:
+        argv += ["--prometheus", "--prometheus-port", str(prometheus_port)]
+        env["LOOPWRIGHT_PROMETHEUS_URL"] = f"http://127.0.0.1:{prometheus_port}"
+    health = f"http://127.0.0.1:{control_port}/status"
+    return [Component("demo-fleet", argv, health_url=health)], env
+
+
+def platform_components(
+    *,
+    port: int,
+    sidecar_port: int,
+    agent_port: int,
+    skills_dir: Path,
+    data_dir: Path,
+    demo: bool = False,
+    demo_control_port: int = 9400,
+    demo_base_port: int = 9401,
+    prometheus_port: int = 9090,
+) -> list[Component]:
+    """The child processes of `loopwright up`, in start order (the agent last)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine_url = f"http://127.0.0.1:{port}"
+    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")}
+    fleet: list[Component] = []
+    if demo:
+        fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)
+        sidecar_env.update(demo_env)
+    components = [
+        Component(
+            "engine",
+            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
+            health_url=f"{engine_url}/health",
+        ),
+        Component(
+            "sidecar",
+            python_module(
+                "sidecar",
+                "--engine",
+                engine_url,
+                "--port",
+                str(sidecar_port),
+                "--skills-dir",
+                str(skills_dir),
+                "--db",
+                str(data_dir / "sidecar.db"),
+                *(["--demo"] if demo else []),
+            ),
+            health_url=f"http://127.0.0.1:{sidecar_port}/v1/skills",
+            env=sidecar_env,
+        ),
+        Component(
+            "agent",
+            python_module("agent"),
+            health_url=f"http://127.0.0.1:{agent_port}/v1/status",
+            env={
+                "LOOPWRIGHT_ENGINE_URL": engine_url,
+                "LOOPWRIGHT_SIDECAR_URL": f"http://127.0.0.1:{sidecar_port}",
+                "LOOPWRIGHT_AGENT_PORT": str(agent_port),
+                "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
+                "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
+            },
+        ),
+    ]
+    components[1:1] = fleet  # after the engine, before the sidecar
+    return components
 
 
 def up_command(
@@ -44,45 +138,32 @@ def up_command(
     data_dir: Annotated[
         Path, typer.Option(help="Where the platform keeps its SQLite files.")
     ] = Path("var"),
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the SIMULATED demo fleet and a Prometheus scraping it; the health "
+            "check runs every minute. Then: `loopwright demo inject latency-spike checkout`."
+        ),
+    ] = False,
+    demo_control_port: Annotated[int, typer.Option(help="Demo fleet control port.")] = 9400,
+    demo_base_port: Annotated[
+        int, typer.Option(help="First demo service port (0: any free).")
+    ] = 9401,
+    prometheus_port: Annotated[int, typer.Option(help="Demo Prometheus port.")] = 9090,
 ) -> None:
     """Start the platform on embedded defaults and keep it running until Ctrl-C."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     engine_url = f"http://127.0.0.1:{port}"
-    components = [
-        Component(
-            "engine",
-            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
-            health_url=f"{engine_url}/health",
-        ),
-        Component(
-            "sidecar",
-            python_module(
-                "sidecar",
-                "--engine",
-                engine_url,
-                "--port",
-                str(sidecar_port),
-                "--skills-dir",
-                str(skills_dir),
-                "--db",
-                str(data_dir / "sidecar.db"),
-            ),
-            health_url=f"http://127.0.0.1:{sidecar_port}/v1/skills",
-            env={"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")},
-        ),
-        Component(
-            "agent",
-            python_module("agent"),
-            health_url=f"http://127.0.0.1:{agent_port}/v1/status",
-            env={
-                "LOOPWRIGHT_ENGINE_URL": engine_url,
-                "LOOPWRIGHT_SIDECAR_URL": f"http://127.0.0.1:{sidecar_port}",
-                "LOOPWRIGHT_AGENT_PORT": str(agent_port),
-                "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
-                "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
-            },
-        ),
-    ]
+    components = platform_components(
+        port=port,
+        sidecar_port=sidecar_port,
+        agent_port=agent_port,
+        skills_dir=skills_dir,
+        data_dir=data_dir,
+        demo=demo,
+        demo_control_port=demo_control_port,
+        demo_base_port=demo_base_port,
+        prometheus_port=prometheus_port,
+    )
     if local_llm:
         components.insert(0, _toy_model())
         components[-1].env.update(
@@ -101,6 +182,15 @@ def up_command(
         typer.echo(
             "  watch:  `loopwright runs --follow`, `loopwright inbox --follow`. Ctrl-C stops."
         )
+        if demo:
+            typer.echo(
+                "  demo:   SIMULATED fleet (`loopwright demo status`); health-check runs every "
+                "minute.\n          Try `loopwright demo inject error-burst-after-deploy "
+                "checkout` now, or `latency-spike checkout`\n          after ~4 minutes (latency "
+                "is judged against a baseline Prometheus must first collect),\n          then "
+                "`loopwright inbox --follow`: a detection, then a triage summary, at the next "
+                "minute."
+            )
         code = supervisor.wait()
     except RuntimeError as exc:
         typer.echo(f"loopwright up: {exc}", err=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Mapping
 
 from .registry import Registry
 from .validation import SandboxLimits, ValidationReport, validate_source
@@ -65,16 +66,20 @@ class Checker:
         registry: Registry,
         *,
         reserved_function_ids: frozenset[str] = frozenset(),
+        reserved_for: Mapping[str, str] | None = None,
         limits: SandboxLimits | None = None,
         warm: WarmSandboxes | None = None,
     ) -> None:
         self.registry = registry
         self.reserved = reserved_function_ids
+        #: Reserved function id → the one skill that may take it (a core skill's own ids).
+        self.reserved_for = dict(reserved_for or {})
         self.limits = limits
         self.warm = warm
 
     def check(self, skill_id: str, source: str, filename: str) -> ValidationReport:
-        taken = self.registry.taken_function_ids(except_skill=skill_id) | self.reserved
+        reserved = {f for f in self.reserved if self.reserved_for.get(f) != skill_id}
+        taken = self.registry.taken_function_ids(except_skill=skill_id) | reserved
         return validate_source(
             source,
             filename,

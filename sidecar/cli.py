@@ -15,6 +15,8 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from skills_core.classify import CORE_SKILLS_DIR
+
 from .approval import ApprovalPolicy
 from .settings import SidecarSettings
 
@@ -194,6 +196,14 @@ def sidecar_command(
     approval_policy: Annotated[
         Path | None, typer.Option(help="JSON file overriding the approval policy.")
     ] = None,
+    core_dir: Annotated[
+        Path | None,
+        typer.Option(help="The core skills (default: the installed skills_core/skills/)."),
+    ] = CORE_SKILLS_DIR,
+    no_core: Annotated[bool, typer.Option("--no-core", help="Load no core skills.")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Demo variants of the core skills (health-check every minute).")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the sidecar: watch, validate, version and hot-register skills; serve them.
@@ -222,6 +232,11 @@ def sidecar_command(
         sync_mode="put" if sync_mode == "put" else "engine",
         signing_key=os.environ.get("INNGEST_SIGNING_KEY") or None,
         approval=policy,
+        core_dir=None if no_core else core_dir,
+        demo=demo,
     )
     typer.echo(f"Loopwright sidecar on {settings.origin} (skills in {skills_dir}, engine {engine})")
+    if settings.core_dir is not None:
+        mode = "demo variants: health-check every minute" if demo else "health-check every 30 min"
+        typer.echo(f"  core skills from {settings.core_dir} ({mode})")
     asyncio.run(serve(settings, log_level=log_level.lower()))

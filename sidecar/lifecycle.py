@@ -90,8 +90,12 @@ class Lifecycle:
         policy: ApprovalPolicy,
         publisher: Publisher,
         skills_dir: Path,
+        *,
+        core_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = registry
+        #: Skills loaded from the core directory: files in ``skills_dir`` never change them.
+        self.core_ids = core_ids
         self.checker = checker
         self.policy = policy
         self.publisher = publisher
@@ -112,6 +116,11 @@ class Lifecycle:
         superseded: Callable[[], bool] = lambda: False,
     ) -> Outcome:
         """The file now holds ``source`` (None: it was deleted)."""
+        if skill_id in self.core_ids:
+            # The core skill is not a file in the folder; a file named after it (or its
+            # deletion) must not replace or remove it. Change it in the core directory.
+            log.warning("%s is a core skill: ignoring %s in the skills folder", skill_id, filename)
+            return Outcome(skill_id, None, "ignored", note="a core skill; edit its core file")
         async with self._locks[skill_id]:
             if source is None:
                 return await self._removed(skill_id)
@@ -125,6 +134,43 @@ class Lifecycle:
             if known.state is VersionState.PROPOSED:  # the sidecar stopped while validating it
                 return await self._validate(known, superseded)
             return await self._known(known)
+
+    async def accept_core(self, skill_id: str, filename: str, source: str) -> Outcome:
+        """Load a core skill: validated like any file, then live without the approval policy.
+
+        The policy exists to stop *generated* code from reaching people, hosts, money or other
+        skills before a person has read it. A core skill is code a person wrote and reviewed in
+        this repository (author ``human``), shipped with the platform: holding it would leave a
+        fresh install with no health check and no triage until someone approves what they
+        installed. So core skills skip the policy, but never validation: a core file that fails
+        the contract is quarantined like any other. Its decision records why it went live.
+        """
+        async with self._locks[skill_id]:
+            version = self.registry.version_by_hash(skill_id, content_hash(source))
+            if version is None or version.state is VersionState.PROPOSED:
+                if version is None:
+                    version = self.registry.propose(
+                        skill_id, filename, source, content_hash(source),
+                        author="human", reason="core skill",
+                    )  # fmt: skip
+                report = await asyncio.to_thread(
+                    self.checker.check, skill_id, version.source, version.filename
+                )
+                fn_ids = [f.fn_id for f in report.skill.functions] if report.skill else []
+                version = self.registry.record_validation(
+                    skill_id, version.number, report.to_dict(), fn_ids
+                )
+                if version.state is VersionState.QUARANTINED:
+                    log.error("core skill %s quarantined:\n%s", skill_id, report.render())
+                    return Outcome.of(version)
+            if version.state is VersionState.VALIDATED and version.approval is None:
+                decision = {"needs_approval": False, "reasons": ["core skill: pre-approved"]}
+                version = self.registry.decide(skill_id, version.number, decision, awaiting=False)
+            if version.state in (VersionState.VALIDATED, VersionState.RETIRED):
+                return await self._activate(
+                    version, actor="core", action="activate", detail="core skill"
+                )
+            return Outcome.of(version)
 
     async def _validate(self, version: Version, superseded: Callable[[], bool]) -> Outcome:
         skill_id = version.skill_id
@@ -215,7 +261,7 @@ class Lifecycle:
                 outcome = await self._activate(
                     version, actor=by, action="rollback", detail=f"rollback to version {number}"
                 )
-            if outcome.state == VersionState.ACTIVE.value:
+            if outcome.state == VersionState.ACTIVE.value and skill_id not in self.core_ids:
                 write_atomically(self.skills_dir / version.filename, version.source)
                 self.registry.note_file(skill_id, number)
             return outcome

@@ -29,6 +29,7 @@ from .capabilities import CapabilityProvider
 from .capabilities.platform import PlatformCapabilityProvider
 from .catalog import Catalog
 from .checker import Checker, WarmSandboxes
+from .core import read_core_skills
 from .execution import Runner
 from .files import is_skill_file, write_atomically
 from .intake import Intake
@@ -79,14 +80,22 @@ class Sidecar:
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
+        self.core = (
+            read_core_skills(settings.core_dir, demo=settings.demo) if settings.core_dir else []
+        )
+        core_fn_ids = {f: c.skill_id for c in self.core for f in c.function_ids}
         self.checker = Checker(
             self.registry,
-            reserved_function_ids=settings.reserved_function_ids | {SENTINEL_FN_ID},
+            reserved_function_ids=(
+                settings.reserved_function_ids | {SENTINEL_FN_ID} | frozenset(core_fn_ids)
+            ),
+            reserved_for=core_fn_ids,
             warm=self.warm,
         )
         self.lifecycle = Lifecycle(
-            self.registry, self.checker, settings.approval, self.publisher, settings.skills_dir
-        )
+            self.registry, self.checker, settings.approval, self.publisher, settings.skills_dir,
+            core_ids=frozenset(c.skill_id for c in self.core),
+        )  # fmt: skip
         self.intake = Intake(self.lifecycle, settings.skills_dir)
         self.watcher = Watcher(
             settings.skills_dir,
@@ -114,8 +123,18 @@ class Sidecar:
         result = await self.publisher.publish_until_synced()
         if not result.ok:
             log.error("initial sync failed: %s", result.error)
+        await self.load_core()
         self._watch = asyncio.get_running_loop().create_task(self.watcher.run(self._stop))
         self.rescan()
+
+    async def load_core(self) -> list[Outcome]:
+        """Load the core skills (before the folder, so their ids are taken first)."""
+        outcomes = []
+        for core in self.core:
+            outcome = await self.lifecycle.accept_core(core.skill_id, core.filename, core.source)
+            log.info("core skill %s: v%s %s", core.skill_id, outcome.version, outcome.state)
+            outcomes.append(outcome)
+        return outcomes
 
     def rescan(self) -> None:
         """Look at every file, and at every live skill whose file may be gone."""
@@ -124,6 +143,8 @@ class Sidecar:
             if path.is_file() and is_skill_file(path.name):
                 self.intake.changed(path.resolve())
         for skill in self.registry.skills():
+            if skill.id in self.lifecycle.core_ids:
+                continue  # not a file in the folder: its absence is not a deletion
             if not skill.removed and not (directory / skill.filename).exists():
                 self.intake.changed((directory / skill.filename).resolve())
 
@@ -178,6 +199,8 @@ class Sidecar:
             "workers": self.pool.stats(),
             "invalid_files": dict(self.intake.invalid_files),
             "approval_policy": self.settings.approval.to_json(),
+            "core_skills": [c.skill_id for c in self.core],
+            "demo": self.settings.demo,
         }
 
     # --- changes ------------------------------------------------------------------------

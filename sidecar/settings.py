@@ -39,8 +39,14 @@ class SidecarSettings:
     warm_sandboxes: int = 2
     watch_step_ms: int = 5
     watch_debounce_ms: int = 50
-    #: Function ids no skill may take (the core skills').
+    #: Function ids no skill may take (the core skills' are added to these).
     reserved_function_ids: frozenset[str] = frozenset()
+    #: The core skills (``skills_core/skills/``; the CLI's default), loaded through the same
+    #: validation as generated skills, pre-approved and never written into ``skills_dir``.
+    #: None: no core skills (what most tests want).
+    core_dir: Path | None = None
+    #: Demo mode: the core skills' demo variants (health-check every minute).
+    demo: bool = False
     #: How long ``POST /v1/skills/{id}/versions`` waits for the outcome.
     outcome_timeout_s: float = 60.0
 

@@ -17,6 +17,7 @@ from .rules import CORE_SKILL_IDS, CORE_SKILLS_DIR, core_skill_path, load_rules
 from .schedule import (
     DEMO_OVERRIDES,
     demo_source,
+    demo_variant,
     heartbeat_missed,
     with_constants,
     with_schedule,
@@ -28,6 +29,7 @@ __all__ = [
     "DEMO_OVERRIDES",
     "core_skill_path",
     "demo_source",
+    "demo_variant",
     "heartbeat_missed",
     "load_rules",
     "with_constants",

@@ -83,7 +83,11 @@ def with_constants(source: str, values: Mapping[str, Any]) -> str:
 
 def demo_source(name: str) -> str:
     """The source of core skill ``name`` as the demo runs it."""
-    source = core_skill_path(name).read_text(encoding="utf-8")
+    return demo_variant(name, core_skill_path(name).read_text(encoding="utf-8"))
+
+
+def demo_variant(name: str, source: str) -> str:
+    """``source`` (core skill ``name``, maybe from another directory) as the demo runs it."""
     overrides = DEMO_OVERRIDES.get(name.replace("_", "-"), {})
     if "cron" in overrides:
         source = with_schedule(source, overrides["cron"])

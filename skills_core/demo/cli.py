@@ -8,6 +8,7 @@ fleet through its control endpoint. Wire it with ``app.add_typer(demo_app, name=
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 import threading
 from contextlib import ExitStack, suppress
@@ -85,8 +86,14 @@ def run_command(
             except (PrometheusMissing, RuntimeError) as err:
                 console.print(f"[yellow]{err}[/]; continuing without Prometheus")
         _print_banner(fleet, prometheus_url, schedule)
+        # SIGTERM (`loopwright up` stopping its children) ends the run like Ctrl-C, so the
+        # ExitStack stops Prometheus instead of leaving it orphaned.
+        stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            stack.callback(signal.signal, signal.SIGTERM, previous)
         with suppress(KeyboardInterrupt):
-            threading.Event().wait(seconds)
+            stop.wait(seconds)
     console.print("demo fleet stopped")
 
 

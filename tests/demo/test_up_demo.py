@@ -1,0 +1,187 @@
+"""`loopwright up --demo`, end to end: an injected incident reaches the inbox as a triage summary.
+
+The same child processes `up --demo` starts (``platform_components``, minus the agent, on free
+ports): the engine, the SIMULATED demo fleet with a real Prometheus scraping it, and the
+sidecar loading the core skills' demo variants with the capability environment `up` sets.
+After ``error-burst-after-deploy checkout`` the health check must classify checkout as
+degraded or critical and open an incident, and incident-triage must post its summary (cause,
+evidence, actions) in that incident's inbox thread.
+
+Waiting for the every-minute cron would make this test slow and its timing depend on the
+wall clock, so the test invokes the health check through the engine's ``POST /invoke/{slug}``
+every few seconds (the cron still fires too; ``singleton: skip`` keeps runs from overlapping).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from loopwright import up
+from loopwright.supervisor import Component, Supervisor
+from loopwright.up import platform_components
+from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
+from skills_core.demo import control
+from skills_core.demo.prometheus import APT_COMMAND, PrometheusMissing, find_prometheus
+
+APP_ID = "loopwright-skills"
+DEADLINE_S = 150.0
+TERMINAL = frozenset({"Completed", "Failed", "Cancelled"})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Platform:
+    def __init__(self, data_dir: Path) -> None:
+        find_prometheus()  # this test needs the real server: fail loudly, never skip
+        self.data_dir = data_dir
+        self.engine_port, self.control_port = _free_port(), _free_port()
+        components = platform_components(
+            port=self.engine_port,
+            sidecar_port=_free_port(),
+            agent_port=_free_port(),
+            skills_dir=data_dir / "skills",
+            data_dir=data_dir,
+            demo=True,
+            demo_control_port=self.control_port,
+            demo_base_port=0,
+            prometheus_port=_free_port(),
+        )
+        self.supervisor = Supervisor([c for c in components if c.name != "agent"])
+        self.engine = httpx.Client(base_url=f"http://127.0.0.1:{self.engine_port}", timeout=30)
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.control_port}"
+
+    def invoke(self, fn_id: str) -> dict[str, Any] | None:
+        """Invoke ``fn_id`` and wait for its run to end; None when it ran no run in time."""
+        resp = self.engine.post(f"/invoke/{APP_ID}-{fn_id}", json={"data": {}})
+        assert resp.status_code == 200, resp.text
+        event_id = resp.json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = self.engine.get(f"/v1/events/{event_id}/runs").json().get("data") or []
+            if runs:
+                run: dict[str, Any] = self.engine.get(f"/v1/runs/{runs[0]['run_id']}").json()
+                if run["data"]["status"] in TERMINAL:
+                    return dict(run["data"])
+            time.sleep(0.2)
+        return None
+
+    def inbox(self, thread_key: str) -> list[InboxMessage]:
+        db = self.data_dir / "capabilities.db"
+        return read_inbox(db, thread_key=thread_key) if db.exists() else []
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    running = Platform(tmp_path / "var")
+    try:
+        running.supervisor.start()
+        yield running
+    finally:
+        running.engine.close()
+        running.supervisor.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_an_injected_incident_reaches_the_inbox_as_a_triage_summary(platform: Platform) -> None:
+    started = time.monotonic()
+    control.call(
+        platform.control_url,
+        "POST",
+        "/inject",
+        {"incident": "error-burst-after-deploy", "service": "checkout"},
+    )
+
+    incident: str | None = None
+    checks: list[dict[str, Any]] = []
+    while incident is None and time.monotonic() - started < DEADLINE_S:
+        time.sleep(5)
+        run = platform.invoke("health-check")
+        if run is None or run["status"] != "Completed":
+            checks.append({"run": run})
+            continue
+        output = run["output"]
+        checks.append(output)
+        checkout = (output.get("services") or {}).get("checkout") or {}
+        if checkout.get("label") in ("degraded", "critical"):
+            incident = next(i for i in output["incidents"] if i.startswith("checkout-"))
+    assert incident is not None, f"checkout never classified unhealthy: {checks[-3:]}"
+    detected = time.monotonic() - started
+
+    def summary() -> InboxMessage | None:
+        return next((m for m in platform.inbox(incident) if "Evidence:" in m.text), None)
+
+    posted = summary()
+    while posted is None and time.monotonic() - started < DEADLINE_S + 30:
+        time.sleep(1)
+        posted = summary()
+    assert posted is not None, f"no triage summary in thread {incident}: {platform.inbox(incident)}"
+    thread = platform.inbox(incident)
+    assert thread[0].skill_id == "incident-triage"
+    assert "checkout" in thread[0].text
+    assert posted.text.splitlines()[0].startswith(
+        ("[critical] checkout: suspected cause", "[degraded] checkout: suspected cause")
+    )
+    assert "Recommended actions:" in posted.text
+    print(f"detected after {detected:.0f}s, summary after {time.monotonic() - started:.0f}s")
+    print(posted.text)
+
+
+def _env(components: list[Component], name: str) -> dict[str, str]:
+    return next(c for c in components if c.name == name).env
+
+
+def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> None:
+    components = platform_components(
+        port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path,
+        demo=True, demo_control_port=4, prometheus_port=5,
+    )  # fmt: skip
+    assert [c.name for c in components] == ["engine", "demo-fleet", "sidecar", "agent"]
+    sidecar = next(c for c in components if c.name == "sidecar")
+    assert "--demo" in sidecar.argv
+    assert sidecar.env == {
+        "LOOPWRIGHT_CAPABILITIES_DB": str(tmp_path / "capabilities.db"),
+        "LOOPWRIGHT_DEPLOY_LOG": str(tmp_path / "demo" / "deploys.jsonl"),
+        "LOOPWRIGHT_PROMETHEUS_URL": "http://127.0.0.1:5",
+    }
+    fleet = next(c for c in components if c.name == "demo-fleet")
+    assert fleet.health_url == "http://127.0.0.1:4/status"
+    assert "--prometheus" in fleet.argv
+
+
+def test_up_demo_without_prometheus_says_how_to_install_it_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def missing() -> str:
+        raise PrometheusMissing(f"the prometheus binary is not installed; {APT_COMMAND}")
+
+    monkeypatch.setattr(up, "find_prometheus", missing)
+    components = platform_components(
+        port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path,
+        demo=True,
+    )  # fmt: skip
+    assert "apt-get install -y prometheus" in capsys.readouterr().err
+    assert "LOOPWRIGHT_PROMETHEUS_URL" not in _env(components, "sidecar")
+    assert "--prometheus" not in next(c for c in components if c.name == "demo-fleet").argv
+
+
+def test_up_without_demo_starts_no_fleet(tmp_path: Path) -> None:
+    components = platform_components(
+        port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path
+    )
+    assert [c.name for c in components] == ["engine", "sidecar", "agent"]
+    assert "--demo" not in next(c for c in components if c.name == "sidecar").argv
