@@ -33,7 +33,8 @@ def free_port() -> int:
 class EngineProcess:
     """`python -m engine --port PORT --db PATH --retry-backoff 1s`, ready once /health says OK."""
 
-    def __init__(self, workdir: pathlib.Path) -> None:
+    def __init__(self, workdir: pathlib.Path, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = extra_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_path = workdir / "engine.db"
@@ -51,6 +52,7 @@ class EngineProcess:
             str(self.db_path),
             "--retry-backoff",
             "1s",
+            *self.extra_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
         env.update(NO_COLOR="1", _TYPER_STANDARD_TRACEBACK="1")  # plain text in the log
@@ -108,8 +110,10 @@ class EngineProcess:
 
 
 @contextlib.contextmanager
-def running_engine(workdir: pathlib.Path) -> Iterator[EngineProcess]:
-    proc = EngineProcess(workdir)
+def running_engine(
+    workdir: pathlib.Path, extra_args: tuple[str, ...] = ()
+) -> Iterator[EngineProcess]:
+    proc = EngineProcess(workdir, extra_args)
     proc.start()
     try:
         yield proc
@@ -120,9 +124,9 @@ def running_engine(workdir: pathlib.Path) -> Iterator[EngineProcess]:
 class EngineAPI:
     """The engine's REST surface as the contract describes it; JSON in, plain dicts out."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30.0)
+        self.http = httpx.Client(base_url=url, timeout=30.0, headers=headers)
 
     def close(self) -> None:
         self.http.close()
