@@ -361,13 +361,8 @@ class Executor:
         run_id, step_id = item.run_id, item.step_id
         invoke = bool((item.data or {}).get("invoke"))
         memo = jsonio.dumps(_INVOKE_TIMEOUT) if invoke else "null"
-
-        def job(tx: Tx) -> None:
-            if queue.take(tx.conn, item.id):
-                tx.resolve_wait(run_id, step_id, memo, "Failed" if invoke else "TimedOut")
-
-        await self.transact(job)
-        self.scheduler.release(item.id)
+        status = "Failed" if invoke else "TimedOut"
+        await self._take_then(item, lambda tx: tx.resolve_wait(run_id, step_id, memo, status))
 
     async def _run_timeout(self, item: QueueItem) -> None:
         assert item.run_id is not None
@@ -392,33 +387,26 @@ class Executor:
         await self.transact(job)
         self.scheduler.release(item.id)
 
-    async def _debounce(self, item: QueueItem) -> None:
-        data = item.data or {}
+    async def _take_then(self, item: QueueItem, action: Callable[[Tx], object]) -> None:
+        """Remove the item and act in the same transaction; a stale item does nothing."""
 
         def job(tx: Tx) -> None:
             if queue.take(tx.conn, item.id):
-                tx.fire_debounce(data["function_id"], data["key"])
+                action(tx)
 
         await self.transact(job)
         self.scheduler.release(item.id)
+
+    async def _debounce(self, item: QueueItem) -> None:
+        data = item.data or {}
+        await self._take_then(item, lambda tx: tx.fire_debounce(data["function_id"], data["key"]))
 
     async def _batch(self, item: QueueItem) -> None:
         data = item.data or {}
-
-        def job(tx: Tx) -> None:
-            if queue.take(tx.conn, item.id):
-                tx.flush_batch(data["function_id"], data["key"])
-
-        await self.transact(job)
-        self.scheduler.release(item.id)
+        await self._take_then(item, lambda tx: tx.flush_batch(data["function_id"], data["key"]))
 
     async def _cron(self, item: QueueItem) -> None:
-        def job(tx: Tx) -> None:
-            if queue.take(tx.conn, item.id):
-                tx.fire_cron(item, self.cron_grace_ms)
-
-        await self.transact(job)
-        self.scheduler.release(item.id)
+        await self._take_then(item, lambda tx: tx.fire_cron(item, self.cron_grace_ms))
 
     async def drain(self) -> None:
         if self._tasks:

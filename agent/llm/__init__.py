@@ -1,38 +1,21 @@
 """The LLM layer: the ``openai`` client against any OpenAI-compatible endpoint.
 
-``ALLOW_MODEL_REQUESTS`` is the kill switch checked before every request. When it is False
-only loopback endpoints (the scripted test servers) can be reached; the test suite's conftest
-turns it off, and subprocesses read ``LOOPWRIGHT_ALLOW_MODEL_REQUESTS=0`` at import.
+The kill switch is the platform's one ``skills_core.capabilities.llm.kill_switch``: when
+``ALLOW_MODEL_REQUESTS`` is False only loopback endpoints (scripted test servers, a local
+model) can be reached. The test suite turns it off, and subprocesses read
+``LOOPWRIGHT_ALLOW_MODEL_REQUESTS=0`` at import.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import urllib.parse
-
 from agent.errors import ModelRequestsBlocked
-
-ALLOW_MODEL_REQUESTS: bool = os.environ.get("LOOPWRIGHT_ALLOW_MODEL_REQUESTS", "1") not in (
-    "0",
-    "false",
-    "no",
-)
-
-
-def is_loopback(base_url: str) -> bool:
-    host = urllib.parse.urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from skills_core.capabilities.llm import kill_switch
+from skills_core.capabilities.llm.kill_switch import is_loopback
 
 
 def check_model_request_allowed(base_url: str) -> None:
     """Raise unless requests are allowed or ``base_url`` is a loopback address."""
-    if not ALLOW_MODEL_REQUESTS and not is_loopback(base_url):
+    if not kill_switch.ALLOW_MODEL_REQUESTS and not kill_switch.is_loopback(base_url):
         raise ModelRequestsBlocked(
             f"model requests are disabled (ALLOW_MODEL_REQUESTS is False) and {base_url} "
             "is not a loopback address"
@@ -46,7 +29,6 @@ from .roles import ModelRoles  # noqa: E402
 from .settings import ROLES, ClientSettings, Endpoint, Role, RoleSettings  # noqa: E402
 
 __all__ = [
-    "ALLOW_MODEL_REQUESTS",
     "ROLES",
     "ChatModel",
     "ChatRequest",

@@ -1,7 +1,7 @@
 """Fixtures for the capability tests: real servers on loopback, no paid model ever.
 
-The kill switch is off for the whole directory, so only the scripted OpenAI-compatible server
-(on loopback) can answer model calls. Prometheus is the real Debian binary scraping the demo
+The kill switch is off for the whole suite (tests/conftest.py), so only the scripted
+OpenAI-compatible server (on loopback) can answer model calls. Prometheus is the real Debian binary scraping the demo
 fleet; when it is missing the tests fail (not skip) and say how to install it.
 """
 
@@ -14,21 +14,12 @@ from pathlib import Path
 import pytest
 
 from skills_core.capabilities import CapabilityStore
-from skills_core.capabilities.llm import kill_switch
 from skills_core.capabilities.scripted_llm import ScriptedLLM
 from skills_core.capabilities.scripted_slack import ScriptedSlack
 from skills_core.demo import Fleet, PrometheusMissing, PrometheusServer
 
 from .factories import _C, Closing
 from .scripted_http import ScriptedHttp
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _no_paid_model_requests() -> Iterator[None]:
-    previous = kill_switch.ALLOW_MODEL_REQUESTS
-    kill_switch.ALLOW_MODEL_REQUESTS = False
-    yield
-    kill_switch.ALLOW_MODEL_REQUESTS = previous
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,18 @@ endpoints stay allowed: they are the scripted test double or a local model, neit
 from __future__ import annotations
 
 import ipaddress
+import os
 import urllib.parse
 
 from ..errors import LLMUnavailable
 
-ALLOW_MODEL_REQUESTS = True
+#: Off when the environment says ``LOOPWRIGHT_ALLOW_MODEL_REQUESTS=0`` (the test suite sets it
+#: for every subprocess it starts).
+ALLOW_MODEL_REQUESTS = os.environ.get("LOOPWRIGHT_ALLOW_MODEL_REQUESTS", "1").lower() not in (
+    "0",
+    "false",
+    "no",
+)
 
 
 def is_loopback(url: str) -> bool:
