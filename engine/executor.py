@@ -61,6 +61,8 @@ class Executor:
     # -- plumbing --------------------------------------------------------------------
 
     def dispatch(self, item: QueueItem) -> None:
+        if item.kind == "call" and item.run_id is not None:
+            self.runs.expect_call(item.run_id)
         task = asyncio.get_running_loop().create_task(self._handle(item))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -134,6 +136,7 @@ class Executor:
 
     async def _call(self, item: QueueItem) -> None:
         assert item.run_id is not None and item.step_id is not None
+        self.runs.call_started(item.run_id)
         run = await self.runs.get(item.run_id)
         if run is None or run.status != "Running":
             await self._take_only(item)

@@ -12,6 +12,7 @@ run grows; only the copy of the bytes it sends grows, as the protocol requires.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import sqlite3
 from typing import Any
@@ -44,6 +45,8 @@ class RunState:
     begun: bool = False
     event_json: bytes = b""
     events_json: bytes = b""
+    _steps_blob: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
+    _stack_blob: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
 
     def __post_init__(self) -> None:
         self.event_json = jsonio.dumpb(self.events[0])
@@ -54,12 +57,21 @@ class RunState:
         return self.busy == 0 and self.in_flight == 0
 
     def add_memo(self, step_id: str, memo_json: bytes) -> None:
-        if step_id not in self.memos:
+        fragment = b'"' + step_id.encode() + b'":' + memo_json
+        previous = self.memos.get(step_id)
+        self.memos[step_id] = fragment
+        self.scheduled.discard(step_id)
+        if previous is None:
             self.stack.append(step_id)
             self.step_count += 1
             self.state_bytes += len(memo_json)
-        self.memos[step_id] = b'"' + step_id.encode() + b'":' + memo_json
-        self.scheduled.discard(step_id)
+            # Append-only blobs: the next request copies them once instead of re-joining
+            # or re-encoding every earlier memo and stack entry.
+            sep = b"," if self._steps_blob else b""
+            self._steps_blob += sep + fragment
+            self._stack_blob += sep + b'"' + step_id.encode() + b'"'
+        elif previous != fragment:
+            self._steps_blob = bytearray(b",".join(self.memos.values()))
 
     def memo_map(self) -> dict[str, Any]:
         memos: dict[str, Any] = jsonio.loads(b"{" + b",".join(self.memos.values()) + b"}")
@@ -68,25 +80,23 @@ class RunState:
     def request_body(
         self, *, step_id: str, attempt: int, max_attempts: int, disable_immediate: bool
     ) -> bytes:
-        steps = b",".join(self.memos.values())
-        use_api = len(steps) + len(self.events_json) > MAX_REQUEST_BYTES
-        ctx = jsonio.dumpb(
+        use_api = len(self._steps_blob) + len(self.events_json) > MAX_REQUEST_BYTES
+        head = jsonio.dumpb(
             {
                 "run_id": self.run_id,
                 "attempt": attempt,
                 "max_attempts": max_attempts,
                 "disable_immediate_execution": disable_immediate,
                 "use_api": use_api,
-                "stack": {"stack": self.stack, "current": len(self.stack)},
                 "fn_id": self.fn_uuid,
                 "step_id": step_id,
                 "env": "",
             }
         )
-        if use_api:
-            events, steps = b"[]", b""
-        else:
-            events = self.events_json
+        stack = b',"stack":{"stack":[' + self._stack_blob + b'],"current":%d}}' % len(self.stack)
+        ctx = head[:-1] + stack
+        steps: bytes | bytearray = b"" if use_api else self._steps_blob
+        events = b"[]" if use_api else self.events_json
         flag = b"true" if use_api else b"false"
         return b"".join(
             (
@@ -112,6 +122,9 @@ class LiveRuns:
         self._db = db
         self._runs: dict[str, RunState] = {}
         self._loading: dict[str, asyncio.Future[RunState | None]] = {}
+        # Calls dispatched but not yet picked up, per run: a run between two calls is not
+        # idle, and evicting it would make the next call reload every memo from disk.
+        self._expected: collections.Counter[str] = collections.Counter()
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -141,8 +154,18 @@ class LiveRuns:
         finally:
             del self._loading[run_id]
 
+    def expect_call(self, run_id: str) -> None:
+        self._expected[run_id] += 1
+
+    def call_started(self, run_id: str) -> None:
+        if self._expected[run_id] > 1:
+            self._expected[run_id] -= 1
+        else:
+            self._expected.pop(run_id, None)
+
     def evict_if_idle(self, run: RunState) -> None:
-        if run.idle and self._runs.get(run.run_id) is run:
+        # Counter lookups of a missing key answer 0 without inserting it.
+        if run.idle and not self._expected[run.run_id] and self._runs.get(run.run_id) is run:
             del self._runs[run.run_id]
 
     def adopt(self, run: RunState) -> None:
