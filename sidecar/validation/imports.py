@@ -22,6 +22,7 @@ import math
 import random
 import re
 import statistics
+import time
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -246,6 +247,14 @@ def _members() -> dict[str, dict[str, object]]:
 
 
 VETTED: dict[str, VettedModule] = {name: VettedModule(name, m) for name, m in _members().items()}
+
+
+def _strftime(fmt: str, timetuple: time.struct_time) -> str:
+    """Formats the given time; never reads the clock (the tuple is required)."""
+    return time.strftime(fmt, timetuple)
+
+
+_STRFTIME_ONLY = VettedModule("time", {"strftime": _strftime})
 #: Module name → exported names, for the static policy.
 EXPORTS: dict[str, frozenset[str]] = {
     name: frozenset(module._members) for name, module in VETTED.items()
@@ -274,6 +283,10 @@ def guarded_import(
     level: int = 0,
 ) -> VettedModule:
     """The ``__import__`` skill code gets: vetted wrappers by full dotted name, nothing else."""
+    if name == "time" and level == 0:
+        # `datetime.strftime` is C code that imports `time` through this very hook to call
+        # `time.strftime(format, timetuple)`; it gets a module with only that pure function.
+        return _STRFTIME_ONLY
     if level != 0 or name not in VETTED:
         raise ImportDenied(f"import of {name!r} is not allowed; allowed: {sorted(VETTED)}")
     return VETTED[name]
