@@ -6,6 +6,7 @@ SIGKILL, by their own pid) only by it. Logs go to files in the test's directory.
 
 from __future__ import annotations
 
+import abc
 import os
 import signal
 import socket
@@ -27,7 +28,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Proc:
+class Proc(abc.ABC):
     name = "process"
 
     def __init__(self, workdir: Path) -> None:
@@ -37,16 +38,16 @@ class Proc:
         self.log_path = workdir / f"{self.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def command(self) -> list[str]: ...
 
     def env(self) -> dict[str, str]:
         return {
             k: v for k, v in os.environ.items() if not k.startswith(("INNGEST_", "LOOPWRIGHT_"))
         }
 
-    def ready(self) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def ready(self) -> bool: ...
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
