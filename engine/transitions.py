@@ -13,7 +13,7 @@ import dataclasses
 import sqlite3
 from typing import Any
 
-from . import jsonio, queue
+from . import flow, jsonio, queue
 from .clock import rfc3339, utc
 from .cron import jitter_offset, tick_id
 from .events import (
@@ -25,12 +25,12 @@ from .events import (
     internal_event,
 )
 from .expressions import eval_bool, eval_int, eval_key
-from .functions import FunctionConfig, Rate
+from .flow import IDEMPOTENCY_MS
+from .functions import FunctionConfig
 from .ids import new_ulid
 from .queue import DISCOVERY, QueueItem
 from .registry import Registered, Snapshot
 
-IDEMPOTENCY_MS = 24 * 3600 * 1000
 MAX_TIMEOUT_MS = 365 * 24 * 3600 * 1000
 _NO_RECURSION = {FUNCTION_FAILED, FUNCTION_FINISHED}
 
@@ -154,10 +154,14 @@ class Tx:
         cron: str | None = None,
     ) -> str | None:
         cfg = fn.config
-        if cfg.batch is None and not self._claim(f"event:{cfg.uuid}", event["id"], IDEMPOTENCY_MS):
+        if cfg.batch is None and not flow.claim(
+            self.conn, self.now, f"event:{cfg.uuid}", event["id"], IDEMPOTENCY_MS
+        ):
             return None
         scope_vars = {"event": event}
-        if cfg.rate_limit is not None and not self._rate_allows(cfg, cfg.rate_limit, scope_vars):
+        if cfg.rate_limit is not None and not flow.rate_allows(
+            self.conn, self.now, cfg, cfg.rate_limit, scope_vars
+        ):
             return None
         if cfg.debounce is not None:
             self._debounce(cfg, event, internal_id)
@@ -185,12 +189,12 @@ class Tx:
             if singleton_key is not None and not self._singleton_allows(cfg, singleton_key):
                 return None
         run_id = new_ulid(self.now)
-        keys: dict[str, Any] = {"c": _concurrency_keys(cfg, scope_vars)}
+        keys: dict[str, Any] = {"c": flow.concurrency_keys(cfg, scope_vars)}
         if cfg.priority:
             keys["p"] = max(-43200, min(43200, eval_int(cfg.priority, scope_vars)))
         start_at = self.now
         if cfg.throttle is not None:
-            start_at = self._throttle_start(cfg, cfg.throttle, scope_vars)
+            start_at = flow.throttle_start(self.conn, self.now, cfg, cfg.throttle, scope_vars)
         self.conn.execute(
             "INSERT INTO runs(run_id, function_id, slug, function_version, status, event_id,"
             " events, batch_id, cron, started_at, correlation_id, keys, singleton_key)"
@@ -236,60 +240,6 @@ class Tx:
             }
         )
         return run_id
-
-    def _claim(self, scope: str, key: str, ttl_ms: int) -> bool:
-        """Take a key for `ttl_ms`; False when it is already held."""
-        row = self.conn.execute(
-            "SELECT expires_at FROM run_keys WHERE scope = ? AND key = ?", (scope, key)
-        ).fetchone()
-        if row is not None and row[0] > self.now:
-            return False
-        self.conn.execute(
-            "INSERT OR REPLACE INTO run_keys(scope, key, value, expires_at) VALUES (?, ?, 0, ?)",
-            (scope, key, self.now + ttl_ms),
-        )
-        return True
-
-    def _gcra(self, scope: str, key: str, rate: Rate, tolerance_s: float) -> float:
-        """Generic cell rate algorithm; returns the earliest allowed time (s) and books it."""
-        now = self.now / 1000
-        interval = rate.period / rate.limit
-        row = self.conn.execute(
-            "SELECT value FROM run_keys WHERE scope = ? AND key = ?", (scope, key)
-        ).fetchone()
-        tat = max(row[0] if row else now, now)
-        allowed_at = max(now, tat - tolerance_s)
-        new_tat = max(tat, allowed_at) + interval
-        self.conn.execute(
-            "INSERT OR REPLACE INTO run_keys(scope, key, value, expires_at) VALUES (?, ?, ?, ?)",
-            (scope, key, new_tat, int((new_tat + rate.period) * 1000)),
-        )
-        return allowed_at
-
-    def _rate_allows(self, cfg: FunctionConfig, rate: Rate, scope_vars: dict[str, Any]) -> bool:
-        key = eval_key(rate.key, scope_vars) if rate.key else "*"
-        if key is None:
-            return True
-        if rate.limit == 1 and rate.period == 86400.0 and rate.key:  # idempotency
-            return self._claim(f"idem:{cfg.uuid}", key, IDEMPOTENCY_MS)
-        now = self.now / 1000
-        interval = rate.period / rate.limit
-        row = self.conn.execute(
-            "SELECT value FROM run_keys WHERE scope = ? AND key = ?", (f"rate:{cfg.uuid}", key)
-        ).fetchone()
-        tat = max(row[0] if row else now, now)
-        if tat - now > rate.period - interval + 1e-9:
-            return False
-        self._gcra(f"rate:{cfg.uuid}", key, rate, rate.period - interval)
-        return True
-
-    def _throttle_start(self, cfg: FunctionConfig, rate: Rate, scope_vars: dict[str, Any]) -> int:
-        key = eval_key(rate.key, scope_vars) if rate.key else "*"
-        if key is None:
-            return self.now
-        interval = rate.period / rate.limit
-        allowed = self._gcra(f"throttle:{cfg.uuid}", key, rate, interval * (rate.burst - 1))
-        return int(allowed * 1000)
 
     def _singleton_allows(self, cfg: FunctionConfig, key: str) -> bool:
         assert cfg.singleton is not None
@@ -540,17 +490,6 @@ def _triggered(cfg: FunctionConfig, event: dict[str, Any]) -> bool:
         ):
             return True
     return False
-
-
-def _concurrency_keys(cfg: FunctionConfig, scope_vars: dict[str, Any]) -> list[list[Any]]:
-    keys: list[list[Any]] = []
-    for c in cfg.concurrency:
-        value = eval_key(c.key, scope_vars) if c.key else "*"
-        if value is None:
-            continue
-        owner = cfg.uuid if c.scope == "fn" else f"env:{c.key or ''}"
-        keys.append([f"{owner}:{value}", c.limit])
-    return keys
 
 
 def _error_object(output: Any) -> dict[str, Any]:
