@@ -42,6 +42,22 @@ class NotFound(LookupError):
     """No such skill or version."""
 
 
+def find_skill(registry: Registry, skill_id: str) -> Skill:
+    """The skill, or NotFound naming it (the API answers 404 with that message)."""
+    skill = registry.skill(skill_id)
+    if skill is None:
+        raise NotFound(f"no skill {skill_id!r}")
+    return skill
+
+
+def find_version(registry: Registry, skill_id: str, number: int) -> Version:
+    find_skill(registry, skill_id)
+    try:
+        return registry.version(skill_id, number)
+    except LookupError:
+        raise NotFound(f"skill {skill_id!r} has no version {number}") from None
+
+
 class Refused(ValueError):
     """The change is not allowed in the current state (the message says why)."""
 
@@ -309,17 +325,10 @@ class Lifecycle:
         return Outcome.of(self.registry.version(skill_id, number), result)
 
     def _skill(self, skill_id: str) -> Skill:
-        skill = self.registry.skill(skill_id)
-        if skill is None:
-            raise NotFound(f"no skill {skill_id!r}")
-        return skill
+        return find_skill(self.registry, skill_id)
 
     def _version(self, skill_id: str, number: int) -> Version:
-        self._skill(skill_id)
-        try:
-            return self.registry.version(skill_id, number)
-        except LookupError:
-            raise NotFound(f"skill {skill_id!r} has no version {number}") from None
+        return find_version(self.registry, skill_id, number)
 
     def _pick(self, skill_id: str, number: int | None, state: VersionState) -> Version:
         """Version ``number``, or the latest one in ``state``; it must be in ``state``."""

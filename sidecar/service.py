@@ -33,7 +33,7 @@ from .core import read_core_skills
 from .execution import Runner
 from .files import is_skill_file, write_atomically
 from .intake import Intake
-from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused
+from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill, find_version
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
 from .settings import SidecarSettings
@@ -314,17 +314,10 @@ class Sidecar:
         }
 
     def _skill(self, skill_id: str) -> Skill:
-        skill = self.registry.skill(skill_id)
-        if skill is None:
-            raise NotFound(f"no skill {skill_id!r}")
-        return skill
+        return find_skill(self.registry, skill_id)
 
     def _version(self, skill_id: str, number: int) -> Version:
-        self._skill(skill_id)
-        try:
-            return self.registry.version(skill_id, number)
-        except LookupError:
-            raise NotFound(f"skill {skill_id!r} has no version {number}") from None
+        return find_version(self.registry, skill_id, number)
 
     def _runnable_version(self, skill: Skill) -> Version:
         """The active version, else the latest valid one (to dry-run before approving)."""
