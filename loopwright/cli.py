@@ -10,6 +10,7 @@ from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
 from .inbox_view import inbox_command
+from .run_control import send_command  # also registers `runs cancel` and `runs rerun`
 from .runs_view import runs_app
 from .up import up_command
 
@@ -23,6 +24,7 @@ app.command("engine")(engine_command)
 app.command("up")(up_command)
 app.add_typer(runs_app, name="runs")
 app.command("inbox")(inbox_command)
+app.command("send")(send_command)
 app.add_typer(demo_app, name="demo")
 app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)

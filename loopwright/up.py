@@ -17,6 +17,7 @@ import typer
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
+from .engine_client import EngineTarget
 from .supervisor import Component, Supervisor, python_module
 
 TOY_MODEL_PORT = 8287
@@ -61,6 +62,13 @@ def _demo_fleet(
     return [Component("demo-fleet", argv, health_url=health)], env
 
 
+def signed_engine_args() -> list[str]:
+    """Signed mode comes from the environment every child inherits: the engine reads
+    INNGEST_SIGNING_KEY itself; INNGEST_EVENT_KEY also makes it refuse other event keys."""
+    key = EngineTarget.from_env().event_key
+    return ["--event-key", key] if key else []
+
+
 def platform_components(
     *,
     port: int,
@@ -84,7 +92,14 @@ def platform_components(
     components = [
         Component(
             "engine",
-            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
+            python_module(
+                "engine",
+                "--port",
+                str(port),
+                "--db",
+                str(data_dir / "engine.db"),
+                *signed_engine_args(),
+            ),
             health_url=f"{engine_url}/health",
         ),
         Component(
