@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from agent.cli import chat_command, eval_command
@@ -9,6 +11,8 @@ from engine.cli import engine_command
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
+from .config.cli import config_app
+from .config.environ import apply_to_process
 from .inbox_view import inbox_command
 from .run_control import send_command  # also registers `runs cancel` and `runs rerun`
 from .runs_view import runs_app
@@ -30,7 +34,9 @@ app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
+app.add_typer(config_app, name="config")
 
 
 def main() -> None:
+    apply_to_process(lenient=sys.argv[1:2] in (["config"], ["doctor"]))
     app()

@@ -81,7 +81,11 @@ class Sidecar:
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
         self.core = (
-            read_core_skills(settings.core_dir, demo=settings.demo) if settings.core_dir else []
+            read_core_skills(
+                settings.core_dir, demo=settings.demo, constants=settings.core_constants
+            )
+            if settings.core_dir
+            else []
         )
         core_fn_ids = {f: c.skill_id for c in self.core for f in c.function_ids}
         self.checker = Checker(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .approval import ApprovalPolicy
 from .workers import WorkerLimits
@@ -45,6 +46,9 @@ class SidecarSettings:
     #: validation as generated skills, pre-approved and never written into ``skills_dir``.
     #: None: no core skills (what most tests want).
     core_dir: Path | None = None
+    #: Constants the deployment's configuration sets in core skills (skill id → {NAME: value};
+    #: ``loopwright.config.core_constants``): signals in its metric names, services to watch.
+    core_constants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: Demo mode: the core skills' demo variants (health-check every minute).
     demo: bool = False
     #: How long ``POST /v1/skills/{id}/versions`` waits for the outcome.
