@@ -182,8 +182,8 @@ def up_command(
     if local_llm:
         components.insert(0, _toy_model())
         components[-1].env.update(
-            LOOPWRIGHT_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
-            LOOPWRIGHT_AGENT_MODEL=MODEL_ALIAS,
+            LOOPWRIGHT_LLM_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
+            LOOPWRIGHT_LLM_AGENT_MODEL=MODEL_ALIAS,
         )
     supervisor = Supervisor(components)
     try:

@@ -68,6 +68,14 @@ class LLMRole(_Section):
     fallback_model: str | None = setting(
         None, "LOOPWRIGHT_LLM_{ROLE}_FALLBACK_MODEL", "Tried when the first model fails"
     )
+    fallback_base_url: str | None = setting(
+        None,
+        "LOOPWRIGHT_LLM_{ROLE}_FALLBACK_BASE_URL",
+        "The fallback's endpoint (default: base_url)",
+    )
+    fallback_api_key: pydantic.SecretStr | None = setting(
+        None, "LOOPWRIGHT_LLM_{ROLE}_FALLBACK_API_KEY", "The fallback's key (default: api_key)"
+    )
 
 
 class LLMSection(_Section):
