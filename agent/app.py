@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import fastapi
-import httpx
 import inngest
 import inngest.fast_api
 
@@ -29,6 +28,7 @@ from agent.config import AgentSettings
 from agent.durable import StepFailed
 from agent.runtime import Runtime
 from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
+from loopwright.engine_client import EngineClient, EngineTarget
 from loopwright.ledger.middleware import LedgerRecorder
 
 log = logging.getLogger("agent")
@@ -114,41 +114,19 @@ def build_functions(client: inngest.Inngest, runtime: Runtime) -> list[inngest.F
 
 
 async def sync_with_engine(settings: AgentSettings, attempts: int = 1_000_000) -> None:
-    """Ask the engine to sync this app; retried until it answers (it may start later)."""
+    """Register this app with the engine; retried until it answers (it may start later)."""
     serve_url = f"{settings.service.public_url}/api/inngest"
-    headers = (
-        {"Authorization": f"Bearer {settings.service.signing_key}"}
-        if settings.service.signing_key
-        else {}
-    )
-    async with httpx.AsyncClient(timeout=10.0, headers=headers) as http:
+    service = settings.service
+    target = EngineTarget.from_env(url=service.engine_url, signing_key=service.signing_key or None)
+    with EngineClient(target, timeout_s=10.0) as engine:
         for _ in range(attempts):
-            try:
-                resp = await http.post(
-                    f"{settings.service.engine_url}/v1/apps/sync", json={"url": serve_url}
-                )
-                if resp.status_code == 404:  # real Inngest: the SDK registers itself
-                    resp = await http.put(serve_url)
-                answer = _sync_answer(resp)
-                if answer.get("ok"):
-                    log.info("synced %s with %s", serve_url, settings.service.engine_url)
-                    return
-                log.warning("sync not done yet: %s", answer.get("error") or resp.text[:300])
-            except httpx.HTTPError as err:
-                log.info("engine not reachable yet (%s); retrying", err)
+            # In a thread: the engine PUTs our own serve URL meanwhile, served by this loop.
+            result = await asyncio.to_thread(engine.sync, serve_url)
+            if result.ok:
+                log.info("synced %s with %s", serve_url, service.engine_url)
+                return
+            log.warning("sync not done yet: %s", result.error)
             await asyncio.sleep(1.0)
-
-
-def _sync_answer(resp: httpx.Response) -> dict[str, Any]:
-    """The engine answers 200 with ``{"data": {"ok": ...}}`` even when the sync failed."""
-    if resp.status_code >= 300:
-        return {"ok": False, "error": f"HTTP {resp.status_code}"}
-    try:
-        body = resp.json()
-    except ValueError:
-        return {"ok": False, "error": "no JSON"}
-    data = body.get("data", body) if isinstance(body, dict) else {}
-    return data if isinstance(data, dict) else {"ok": False}
 
 
 def create_app(

@@ -18,6 +18,7 @@ import typer
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
+from .engine_client import EngineTarget
 from .store import STORE_URL_ENV, store_url
 from .supervisor import Component, Supervisor, python_module
 
@@ -63,6 +64,13 @@ def _demo_fleet(
     return [Component("demo-fleet", argv, health_url=health)], env
 
 
+def signed_engine_args() -> list[str]:
+    """Signed mode comes from the environment every child inherits: the engine reads
+    INNGEST_SIGNING_KEY itself; INNGEST_EVENT_KEY also makes it refuse other event keys."""
+    key = EngineTarget.from_env().event_key
+    return ["--event-key", key] if key else []
+
+
 def platform_components(
     *,
     port: int,
@@ -88,7 +96,14 @@ def platform_components(
     components = [
         Component(
             "engine",
-            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
+            python_module(
+                "engine",
+                "--port",
+                str(port),
+                "--db",
+                str(data_dir / "engine.db"),
+                *signed_engine_args(),
+            ),
             health_url=f"{engine_url}/health",
         ),
         Component(
@@ -172,8 +187,8 @@ def up_command(
     if local_llm:
         components.insert(0, _toy_model())
         components[-1].env.update(
-            LOOPWRIGHT_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
-            LOOPWRIGHT_AGENT_MODEL=MODEL_ALIAS,
+            LOOPWRIGHT_LLM_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
+            LOOPWRIGHT_LLM_AGENT_MODEL=MODEL_ALIAS,
         )
     supervisor = Supervisor(components)
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from loopwright.store import STORE_URL_ENV, store_url
 
@@ -53,6 +54,9 @@ class SidecarSettings:
     #: validation as generated skills, pre-approved and never written into ``skills_dir``.
     #: None: no core skills (what most tests want).
     core_dir: Path | None = None
+    #: Constants the deployment's configuration sets in core skills (skill id → {NAME: value};
+    #: ``loopwright.config.core_constants``): signals in its metric names, services to watch.
+    core_constants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: Demo mode: the core skills' demo variants (health-check every minute).
     demo: bool = False
     #: How long ``POST /v1/skills/{id}/versions`` waits for the outcome.
