@@ -3,7 +3,9 @@
 The engine runs in-process against a scripted SDK (real HTTP on loopback): the SDK reports a
 step as `StepRun`, and the transaction that would save it is made to fail. Memory must stay as
 it was, so the re-sent call carries no unsaved memo and the step is run and saved again. An
-item whose handling keeps failing inside the engine is parked with its error on the run.
+item whose handling keeps failing inside the engine is parked with its error on the run. A
+`RunComplete` op after other ops in one answer (the TypeScript SDK 4.x) saves them, then ends
+the run with its data.
 """
 
 from __future__ import annotations
@@ -36,11 +38,14 @@ class ScriptedSdk:
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.on_step_run: Callable[[], None] = lambda: None
+        self.first_answer: list[dict[str, Any]] | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.bodies.append(body)
         headers = {"x-inngest-sdk": "py:v0.5.19"}
+        if not body["steps"] and self.first_answer is not None:
+            return web.json_response(self.first_answer, status=206, headers=headers)
         if not body["steps"]:
             self.on_step_run()
             op = {"op": "StepRun", "id": "a" * 40, "name": "a", "displayName": "a", "data": 1}
@@ -184,3 +189,17 @@ async def test_item_failing_inside_the_engine_is_parked_with_its_error(
     assert calls == executor_module.MAX_INTERNAL_FAILURES
     await asyncio.sleep(0.3)
     assert len(sdk.bodies) == calls  # never retried again
+
+
+async def test_run_complete_after_other_ops_saves_them_then_ends_the_run(
+    setup: tuple[Engine, ScriptedSdk, str],
+) -> None:
+    _engine, sdk, origin = setup
+    step = {"op": "StepRun", "id": "b" * 40, "name": "b", "displayName": "b", "data": 2}
+    sdk.first_answer = [step, {"op": "RunComplete", "id": "c" * 40, "data": {"total": 2}}]
+    run = await _run(origin, lambda r: r["status"] != "Running")
+    assert run["status"] == "Completed", run
+    assert run["output"] == {"total": 2}
+    assert len(sdk.bodies) == 1  # no further call: the run ended with this answer
+    [saved] = await _steps(origin, run["run_id"])
+    assert (saved["name"], saved["output"], saved["status"]) == ("b", 2, "Completed")

@@ -232,13 +232,27 @@ const durable = fn("durable", "durable", async ({ event, step }) => {
   return [a, b];
 });
 
+// bench/ts_checkpoint.py: N trivial sequential steps.
+const chain = fn("chain", "chain", async ({ event, step }) => {
+  let total = 0;
+  for (let i = 0; i < event.data.n; i++) total += await step.run(`s${i}`, () => i);
+  return total;
+});
+
 const functions = [
   steps, parallel, retries, nonRetriable, sleeps, waits, child, parent, cancellable, failing,
-  serial, throttled, debounced, sender, receiver, caught, ai, durable,
+  serial, throttled, debounced, sender, receiver, caught, ai, durable, chain,
 ];
 const handler = serve({ client: inngest, functions });
 
+let sdkCalls = 0; // calls from the engine, for bench/ts_checkpoint.py
 const server = http.createServer((req, res) => {
+  if (req.url === "/calls") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ calls: sdkCalls }));
+    return;
+  }
+  if (req.method === "POST" && req.url.startsWith("/api/inngest")) sdkCalls++;
   if (req.url === "/journal") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(journal));
