@@ -365,11 +365,7 @@ class Executor:
             if plan.completes:
                 tx.finish_run(run.run_id, "Completed", plan.output)
                 return True
-            tx.conn.execute(
-                "UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run.run_id)
-            )
-            if need_discovery:
-                tx.enqueue(run.run_id, "call", DISCOVERY)
+            _next_moves(tx, run.run_id, pending_json, need_discovery)
             return True
 
         outcome = await self.transact(job)
@@ -420,9 +416,7 @@ class Executor:
                     return False
                 for effect in plan.effects:
                     effect(tx)
-                tx.conn.execute(
-                    "UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run_id)
-                )
+                _next_moves(tx, run_id, pending_json, discover=False)
                 return True
 
             outcome = await self.transact(job)
@@ -476,11 +470,7 @@ class Executor:
                 return False
             if memo is not None:
                 save_step(tx, run.run_id, step_id, None, None, memo.decode(), status)
-            tx.conn.execute(
-                "UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run.run_id)
-            )
-            if discover:
-                tx.enqueue(run.run_id, "call", DISCOVERY)
+            _next_moves(tx, run.run_id, pending_json, discover)
             return True
 
         outcome = await self.transact(job)
@@ -596,6 +586,13 @@ class _RetryJob:
                 (self.run_id, self.step[0], self.step[1], tx.now, self.error),
             )
         return bool(moved)
+
+
+def _next_moves(tx: Tx, run_id: str, pending_json: str, discover: bool) -> None:
+    """Record the run's pending set and, when it asks for one, its next discovery call."""
+    tx.conn.execute("UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run_id))
+    if discover:
+        tx.enqueue(run_id, "call", DISCOVERY)
 
 
 def _mark_first_call(tx: Tx, run_id: str) -> None:

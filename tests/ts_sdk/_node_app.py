@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conformance._engine import free_port
+from tests.conformance._engine import free_port, stop_process
 
 APP_DIR = pathlib.Path(__file__).resolve().parent / "app"
 READY_TIMEOUT_S = 60.0
@@ -85,14 +85,7 @@ class NodeApp:
         raise RuntimeError(f"the node app was not ready after {READY_TIMEOUT_S}s")
 
     def stop(self) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
+        stop_process(self._proc)
 
     def journal(self, kind: str) -> list[Any]:
         notes = httpx.get(f"{self.url}/journal", timeout=10.0).json()
