@@ -29,8 +29,11 @@ from agent.config import AgentSettings
 from agent.durable import StepFailed
 from agent.runtime import Runtime
 from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
+from loopwright.http_errors import BodyLimit
+from loopwright.serve_guard import MAX_CALL_BYTES, SERVE_PATH, ServeGuard
 
 log = logging.getLogger("agent")
+MAX_API_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
 FUNCTION_ID = "agent-turn"
 
@@ -171,4 +174,10 @@ def create_app(
     error_handlers(app)
     app.include_router(build_router(runtime, client))
     inngest.fast_api.serve(app, client, build_functions(client, runtime))
+    # Junk at the SDK path is a 400, not the SDK's 500; bodies are capped (a message is at
+    # most 20 000 characters; the engine's calls carry step outputs).
+    app.add_middleware(ServeGuard, path=SERVE_PATH)
+    app.add_middleware(
+        BodyLimit, max_bytes=MAX_API_BODY_BYTES, per_path={SERVE_PATH: MAX_CALL_BYTES}
+    )
     return app

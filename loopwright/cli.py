@@ -9,6 +9,7 @@ from engine.cli import engine_command
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
+from .doctor import doctor_command
 from .inbox_view import inbox_command
 from .runs_view import runs_app
 from .up import up_command
@@ -28,6 +29,7 @@ app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
+app.command("doctor")(doctor_command)
 
 
 def main() -> None:

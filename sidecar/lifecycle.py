@@ -31,7 +31,7 @@ from .catalog import skill_spec
 from .checker import Checker
 from .files import write_atomically
 from .publisher import Publisher
-from .registry import AUTHORS, Author, Registry, Skill, TransitionError, Version, VersionState
+from .registry import Author, Registry, Skill, TransitionError, Version, VersionState
 from .sync import SyncResult
 from .validation.manifest import find_manifest
 
@@ -347,12 +347,16 @@ class Lifecycle:
 def _authorship(source: str, intent: Intent | None) -> tuple[Author, str]:
     if intent is not None:
         return intent.author, intent.reason
-    # A file written straight into the folder: its manifest says who wrote it.
-    author = _manifest_author(source)
-    return author or "agent", "file written"
+    # Nobody told us they were writing it: the agent and the review loop write through the
+    # API (which registers an intent), so this is a person's edit on disk, whatever the
+    # manifest claims. The claim is kept in the reason for the record.
+    claimed = _manifest_author(source)
+    if claimed is not None and claimed != "human":
+        return "human", f"edited on disk (the manifest says author {claimed!r})"
+    return "human", "edited on disk"
 
 
-def _manifest_author(source: str) -> Author | None:
+def _manifest_author(source: str) -> str | None:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -363,4 +367,4 @@ def _manifest_author(source: str) -> Author | None:
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
         return None
     author = manifest.get("author") if isinstance(manifest, dict) else None
-    return next((a for a in AUTHORS if a == author), None)
+    return author[:40] if isinstance(author, str) else None
