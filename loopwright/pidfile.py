@@ -12,8 +12,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -84,19 +82,32 @@ class PidFile:
 
 
 def stop_leftovers(state: UpState, timeout_s: float = 10.0) -> list[str]:
-    """Stop the recorded children still alive (SIGTERM, then SIGKILL); say what was stopped."""
-    alive = {name: r for name, r in state.children.items() if r.alive()}
-    for r in alive.values():
-        _signal(r.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and any(r.alive() for r in alive.values()):
-        time.sleep(0.1)
-    for r in alive.values():
-        if r.alive():
-            _signal(r.pid, signal.SIGKILL)
-    return [f"{name} (pid {r.pid})" for name, r in alive.items()]
+    """Stop the recorded children still alive, with their own children (each child led its
+    process group); SIGTERM, then SIGKILL. Says what was stopped."""
+    groups = {name: _group(r) for name, r in state.children.items()}
+    groups = {name: members for name, members in groups.items() if members}
+    for members in groups.values():
+        for proc in members:
+            with contextlib.suppress(psutil.Error):
+                proc.terminate()
+    everyone = [p for members in groups.values() for p in members]
+    _, alive = psutil.wait_procs(everyone, timeout=timeout_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return [f"{name} (pid {state.children[name].pid})" for name in groups]
 
 
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
+def _group(recorded: Recorded) -> list[psutil.Process]:
+    """The processes of the group ``recorded`` led, started no earlier than it (a pid and
+    group id recycled by an unrelated program never match)."""
+    members = []
+    for proc in psutil.process_iter(["pid", "create_time"]):
+        try:
+            if os.getpgid(proc.pid) != recorded.pid:
+                continue
+        except (ProcessLookupError, PermissionError):
+            continue
+        if proc.info["create_time"] + 1.0 >= recorded.started:
+            members.append(proc)
+    return members

@@ -6,6 +6,7 @@ input, 413 a body over the cap, 504 a submitted version still being processed. E
 body is ``{"error": {"code", "message", "fix"?}}`` (``loopwright/http_errors.py``,
 docs/errors.md).
 
+    GET  /metrics                            Prometheus metrics (sidecar/metrics.py)
     GET  /v1/status
     GET  /v1/skills                          GET  /v1/skills/{id}
     GET  /v1/skills/{id}/versions/{n}        GET  /v1/skills/{id}/diff?from=&to=
@@ -28,6 +29,7 @@ from loopwright.http_errors import install as install_error_shape
 from loopwright.http_errors import map_error
 
 from .lifecycle import NotFound, Outcome, Refused
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .registry import TransitionError
 from .service import Pending, Sidecar
 
@@ -79,6 +81,10 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
     map_error(api, TransitionError, 409, "refused")
     map_error(api, Pending, 504, "pending")
     map_error(api, ValueError, 400)
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> fastapi.Response:
+        return fastapi.Response(sidecar.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     @api.get("/v1/status")
     def status() -> dict[str, Any]:

@@ -198,7 +198,10 @@ class Lifecycle:
             skill_id, version.number, report.to_dict(), fn_ids
         )
         if version.state is VersionState.QUARANTINED:
-            log.warning("%s v%d quarantined:\n%s", skill_id, version.number, report.render())
+            log.warning(
+                "%s v%d quarantined (never runs; `loopwright skills show %s --version %d`):\n%s",
+                skill_id, version.number, skill_id, version.number, report.render(),
+            )  # fmt: skip
             return Outcome.of(version)
         if superseded():
             # A newer write is already waiting: do not make this one live just to replace it.
@@ -213,8 +216,11 @@ class Lifecycle:
             version.skill_id, version.number, decision.to_json(), awaiting=decision.needs_approval
         )
         if decision.needs_approval:
-            log.info("%s v%d awaits approval: %s", version.skill_id, version.number,
-                     "; ".join(decision.reasons))  # fmt: skip
+            log.info(
+                "%s v%d awaits approval (%s): `loopwright skills approve %s --version %d`",
+                version.skill_id, version.number, "; ".join(decision.reasons),
+                version.skill_id, version.number,
+            )  # fmt: skip
             return Outcome.of(version)
         return await self._activate(version, actor="policy", action="activate")
 
@@ -322,6 +328,8 @@ class Lifecycle:
             note = f"not activated: sync failed: {result.error}"
             log.error("%s v%d %s", skill_id, number, note)
             self.registry.set_note(skill_id, number, note)
+        else:
+            log.info("%s v%d is live (%s by %s)", skill_id, number, action, actor)
         return Outcome.of(self.registry.version(skill_id, number), result)
 
     def _skill(self, skill_id: str) -> Skill:

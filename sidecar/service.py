@@ -34,6 +34,7 @@ from .execution import Runner
 from .files import is_skill_file, write_atomically
 from .intake import Intake
 from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill, find_version
+from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
 from .settings import SidecarSettings
@@ -76,7 +77,10 @@ class Sidecar:
         self.provider = provider or PlatformCapabilityProvider(
             CapabilityServices.build(CapabilitySettings.from_env())
         )
-        self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
+        self.metrics = SidecarMetrics(self.registry, self.pool.stats)
+        self.runner = Runner(
+            self.registry, self.pool, self.provider, app_id=settings.app_id, metrics=self.metrics
+        )
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
