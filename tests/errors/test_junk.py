@@ -79,7 +79,12 @@ CASES: list[tuple[str, str, str, bytes | None, int]] = [
     ("sidecar", "POST", "/api/inngest?fnId=x&stepId=step", b"junk", 400),
     ("sidecar", "POST", "/api/inngest?fnId=x&stepId=step", b"{}", 400),
     ("sidecar", "POST", "/api/inngest", b'{"ctx": {}, "event": {}, "steps": {}}', 400),
+    ("sidecar", "POST", "/v1/skills/x/test", b'{"fn_id": "f", "timeout": 1e9}', 400),
+    ("sidecar", "POST", "/v1/skills/x/approve", b'"yes"', 400),
+    ("sidecar", "POST", "/v1/skills/x/reject", b'{"reason": "' + b"r" * 5000 + b'"}', 400),
     ("agent", "POST", "/v1/conversations", b"junk", 400),
+    ("agent", "POST", "/v1/conversations", b'{"id": "../../etc/passwd"}', 400),
+    ("agent", "GET", "/v1/conversations/x/events?after=-1", None, 400),
     ("agent", "POST", "/v1/conversations", b'{"title": ' + b'"t' * 1000 + b'"}', 400),
     ("agent", "POST", "/v1/conversations/nope/messages", b'{"text": "hi"}', 404),
     ("agent", "POST", "/v1/conversations/nope/messages", b'{"text": ""}', 400),
@@ -96,6 +101,12 @@ CASES: list[tuple[str, str, str, bytes | None, int]] = [
     ("engine", "POST", "/e/key", b"x" * (4 * MB), 400),
     ("engine", "GET", "/v1/nowhere", None, 404),
     ("engine", "POST", "/fn/register", b"junk", 400),
+    ("engine", "POST", "/fn/register", b"[1]", 400),
+    ("engine", "PUT", "/fn/register", b"junk", 405),
+    ("engine", "POST", "/v1/apps/sync", b"junk", 400),
+    ("engine", "POST", "/v1/cancellations", b"junk", 400),
+    ("engine", "GET", "/v1/runs?function=x&limit=999999999999999999999", None, 400),
+    ("engine", "POST", "/invoke/nope", b"{}", 404),
 ]
 
 
