@@ -52,6 +52,14 @@ def http_server(port: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+#: A process that starts a sleeping child and prints the child's pid.
+PARENT_OF_A_SLEEPER = (
+    "import subprocess, sys, time\n"
+    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+    "print(child.pid, flush=True); time.sleep(300)\n"
+)
+
+
 class Console:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -117,14 +125,9 @@ def test_request_logs_stay_off_the_console_but_reach_the_log_file(
 
 
 def test_stop_removes_the_pid_file_and_the_whole_process_group(tmp_path: Path) -> None:
-    code = (
-        "import subprocess, sys, time\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
-        "print(child.pid, flush=True); time.sleep(300)\n"
-    )
     console = Console()
     supervisor = Supervisor(
-        [Component("parent", [sys.executable, "-c", code])],
+        [Component("parent", [sys.executable, "-c", PARENT_OF_A_SLEEPER])],
         log_dir=tmp_path / "logs", pidfile=PidFile(tmp_path), echo=console,
     )  # fmt: skip
     supervisor.start()
@@ -133,10 +136,10 @@ def test_stop_removes_the_pid_file_and_the_whole_process_group(tmp_path: Path) -
     assert (tmp_path / "up.json").exists()
     supervisor.stop()
     assert not (tmp_path / "up.json").exists()
-    until(lambda: not psutil.pid_exists(grandchild) or _zombie(grandchild), "the grandchild gone")
+    until(lambda: gone(grandchild), "the grandchild gone")
 
 
-def _zombie(pid: int) -> bool:
+def gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -197,12 +200,10 @@ def test_a_quiet_component_writes_only_its_log(tmp_path: Path, console: Console)
 
 
 def test_leftovers_of_a_killed_up_are_stopped_with_their_children(tmp_path: Path) -> None:
-    code = (
-        "import subprocess, sys, time\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
-        "time.sleep(300)\n"
-    )
-    leftover = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    leftover = subprocess.Popen(
+        [sys.executable, "-c", PARENT_OF_A_SLEEPER], stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
     until(lambda: len(psutil.Process(leftover.pid).children()) == 1, "the grandchild")
     grandchild = psutil.Process(leftover.pid).children()[0].pid
     dead_up = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -212,7 +213,7 @@ def test_leftovers_of_a_killed_up_are_stopped_with_their_children(tmp_path: Path
     stopped = stop_leftovers(state)
     assert stopped == [f"engine (pid {leftover.pid})"]
     leftover.wait(timeout=30)
-    until(lambda: not psutil.pid_exists(grandchild) or _zombie(grandchild), "the grandchild gone")
+    until(lambda: gone(grandchild), "the grandchild gone")
 
 
 def test_a_recycled_pid_is_never_taken_for_ours(tmp_path: Path) -> None:

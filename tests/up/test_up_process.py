@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.sidecar_runtime._harness import skill_source
+from tests.sidecar_runtime._harness import poll, skill_source
 from tests.up.test_supervisor import free_port
 
 START_S = 240.0
@@ -52,17 +51,6 @@ class Up:
             time.sleep(0.2)
 
 
-def poll(probe: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-
-
 def recorded(tmp: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((tmp / "var" / "up.json").read_text())
     return data
@@ -81,7 +69,7 @@ def heartbeat(engine: str) -> dict[str, Any]:
             run: dict[str, Any] = http.get(f"/v1/runs/{runs[0]['run_id']}").json()["data"]
             return run if run["status"] in ("Completed", "Failed", "Cancelled") else None
 
-        run: dict[str, Any] = poll(finished, "the heartbeat run")
+        run: dict[str, Any] = poll(finished, timeout=120, what="the heartbeat run")
     return run
 
 
