@@ -238,3 +238,14 @@ def test_the_platform_metrics_source_is_added_to_the_configured_ones() -> None:
     }
     given = {"LOOPWRIGHT_METRICS_SOURCES": '{"fleet": {"kind": "host"}}'}
     assert set(json.loads(platform_metrics_sources(8290, given))) == {"platform", "fleet"}
+
+
+def test_verbose_brings_the_request_logs_back(tmp_path: Path, console: Console) -> None:
+    port = free_port()
+    comp = Component("web", http_server(port), health_url=f"http://127.0.0.1:{port}/")
+    supervisor = Supervisor([comp], verbose=True, echo=console)
+    try:
+        supervisor.start()
+        until(lambda: console.has('[web] 127.0.0.1 - "GET /health HTTP/1.1" 200'), "a request log")
+    finally:
+        supervisor.stop()
