@@ -29,13 +29,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from agent.errors import AgentError, ConversationNotFound
 from agent.runtime import Runtime
 from agent.turn import TURN_REQUESTED
+from loopwright.http_errors import error_response
+from loopwright.http_errors import install as install_error_shape
 
 POLL_S = 0.1
 HEARTBEAT_S = 15.0
 
 
 class NewConversation(pydantic.BaseModel):
-    title: str = ""
+    title: str = pydantic.Field(default="", max_length=500)
     id: str | None = pydantic.Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -64,7 +66,7 @@ def build_router(runtime: Runtime, client: inngest.Inngest) -> fastapi.APIRouter
         }
 
     @router.get("/conversations")
-    def conversations(limit: int = 50) -> dict[str, Any]:
+    def conversations(limit: int = fastapi.Query(50, ge=1, le=1000)) -> dict[str, Any]:
         return {"conversations": store.conversations(limit)}
 
     @router.post("/conversations")
@@ -93,14 +95,13 @@ def build_router(runtime: Runtime, client: inngest.Inngest) -> fastapi.APIRouter
                 )
             except Exception as err:
                 store.fail_turn(queued["turn_id"], f"the engine did not accept the turn: {err}")
-                return JSONResponse(
-                    {
-                        "error": "engine-unavailable",
-                        "message": f"the engine at {runtime.settings.service.engine_url} did "
-                        f"not accept the turn ({err}); start it with `loopwright up`",
-                        **data,
-                    },
-                    status_code=503,
+                return error_response(
+                    503,
+                    f"the engine at {runtime.settings.service.engine_url} did not accept the "
+                    f"turn ({err})",
+                    code="engine-unavailable",
+                    fix="start it with `loopwright up`",
+                    **data,
                 )
         return {**queued, "queued": queued["ahead"] > 0}
 
@@ -108,7 +109,7 @@ def build_router(runtime: Runtime, client: inngest.Inngest) -> fastapi.APIRouter
     async def events(
         conversation_id: str,
         request: fastapi.Request,
-        after: int = 0,
+        after: int = fastapi.Query(0, ge=0, le=2**62),
         turn_id: str | None = None,
         follow: bool = True,
     ) -> StreamingResponse:
@@ -163,12 +164,13 @@ async def _stream(
 
 
 def error_handlers(app: fastapi.FastAPI) -> None:
-    """Designed errors become JSON with their stable code."""
+    """Designed errors become the platform's error shape with their stable code."""
+    install_error_shape(app)
 
     @app.exception_handler(ConversationNotFound)
     async def not_found(_: fastapi.Request, err: ConversationNotFound) -> JSONResponse:
-        return JSONResponse(err.to_dict(), status_code=404)
+        return error_response(404, err.message, code=err.code)
 
     @app.exception_handler(AgentError)
     async def agent_error(_: fastapi.Request, err: AgentError) -> JSONResponse:
-        return JSONResponse(err.to_dict(), status_code=400)
+        return error_response(400, err.message, code=err.code)

@@ -29,9 +29,12 @@ from agent.durable import StepFailed
 from agent.runtime import Runtime
 from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
 from loopwright.engine_client import EngineClient, EngineTarget
+from loopwright.http_errors import BodyLimit
 from loopwright.ledger.middleware import LedgerRecorder
+from loopwright.serve_guard import MAX_CALL_BYTES, SERVE_PATH, ServeGuard
 
 log = logging.getLogger("agent")
+MAX_API_BODY_BYTES = 256 * 1024
 T = TypeVar("T")
 FUNCTION_ID = "agent-turn"
 
@@ -153,4 +156,10 @@ def create_app(
     app.include_router(build_router(runtime, client))
     functions = [*build_functions(client, runtime), ledger.listener(client)]
     inngest.fast_api.serve(app, client, functions)
+    # Junk at the SDK path is a 400, not the SDK's 500; bodies are capped (a message is at
+    # most 20 000 characters; the engine's calls carry step outputs).
+    app.add_middleware(ServeGuard, path=SERVE_PATH)
+    app.add_middleware(
+        BodyLimit, max_bytes=MAX_API_BODY_BYTES, per_path={SERVE_PATH: MAX_CALL_BYTES}
+    )
     return app

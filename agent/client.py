@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from agent.errors import AgentError
+from loopwright.http_errors import error_message
 
 
 class AgentUnavailable(AgentError):
@@ -34,7 +35,7 @@ class AgentClient:
             ) from None
         body = resp.json()
         if resp.status_code >= 400:
-            raise AgentError(body.get("message") or body.get("error") or resp.text)
+            raise AgentError(error_message(body, resp.text))
         return body
 
     def status(self) -> dict[str, Any]:

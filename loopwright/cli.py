@@ -13,6 +13,7 @@ from skills_core.demo.cli import demo_app
 
 from .config.cli import config_app
 from .config.environ import apply_to_process
+from .doctor import doctor_command
 from .inbox_view import inbox_command
 from .incidents_view import incidents_app
 from .run_control import send_command  # also registers `runs cancel` and `runs rerun`
@@ -37,6 +38,7 @@ app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
 app.add_typer(config_app, name="config")
+app.command("doctor")(doctor_command)
 
 
 def main() -> None:

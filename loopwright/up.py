@@ -1,14 +1,21 @@
-"""`loopwright up`: start the whole platform on embedded defaults.
+"""`loopwright up`: start the whole platform on embedded defaults, and keep it running.
 
 Each component is its own process talking to the others over HTTP: the engine, then the
 sidecar (which loads the core skills, then validates and serves the skills in
 skills_generated/), then the agent. ``--demo`` also starts the SIMULATED demo fleet with a real
-Prometheus scraping it (``loopwright demo run --prometheus``), runs the core skills' demo
-variants (health-check every minute) and points their capabilities at the fleet.
+Prometheus scraping it (``loopwright demo run --prometheus``, its data under var/demo/), runs
+the core skills' demo variants (health-check every minute) and points their capabilities at
+the fleet. The sidecar's own ``/metrics`` is the metrics source ``platform`` (the heartbeat
+reads ``loopwright_skills_active`` there).
+
+The supervisor (``supervisor.py``) restarts a child that dies; logs go to var/logs/. Before
+starting, `up` stops what an earlier `up` killed with ``kill -9`` left running (var/up.json),
+and refuses, naming the process, when something else holds a port.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +26,9 @@ from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
 from .engine_client import EngineTarget
+from .pidfile import PidFile, stop_leftovers
 from .store import STORE_URL_ENV, store_url
-from .supervisor import Component, Supervisor, python_module
+from .supervisor import Component, StartFailed, Supervisor, python_module
 
 TOY_MODEL_PORT = 8287
 
@@ -31,7 +39,13 @@ def _toy_model() -> Component:
     except LocalModelMissing as exc:
         typer.echo(f"loopwright up --local-llm: {exc}", err=True)
         raise typer.Exit(2) from None
-    return Component("toy-llm", command, health_url=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1/models")
+    return Component(
+        "toy-llm",
+        command,
+        health_url=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1/models",
+        ports=(TOY_MODEL_PORT,),
+        console=False,  # llama.cpp's output: var/logs/toy-llm.log
+    )
 
 
 def _demo_fleet(
@@ -46,6 +60,7 @@ def _demo_fleet(
         *("--control-port", str(control_port), "--base-port", str(base_port)),
         *("--deploy-log", str(deploy_log)),
     ]
+    ports = [control_port]
     env = {"LOOPWRIGHT_DEPLOY_LOG": str(deploy_log)}
     try:
         find_prometheus()
@@ -59,9 +74,33 @@ def _demo_fleet(
         )
     else:
         argv += ["--prometheus", "--prometheus-port", str(prometheus_port)]
+        argv += ["--prometheus-data", str(data_dir / "demo" / "prometheus")]
         env["LOOPWRIGHT_PROMETHEUS_URL"] = f"http://127.0.0.1:{prometheus_port}"
+        ports.append(prometheus_port)
     health = f"http://127.0.0.1:{control_port}/status"
-    return [Component("demo-fleet", argv, health_url=health)], env
+    return [Component("demo-fleet", argv, health_url=health, ports=tuple(ports))], env
+
+
+def platform_metrics_sources(sidecar_port: int, environ: dict[str, str]) -> str:
+    """``LOOPWRIGHT_METRICS_SOURCES`` with the source ``platform``: the sidecar's /metrics
+    (added to the sources the environment already names, which win)."""
+    sources: dict[str, object] = {
+        "platform": {
+            "kind": "scrape",
+            "targets": {"sidecar": f"http://127.0.0.1:{sidecar_port}/metrics"},
+        }
+    }
+    given = environ.get("LOOPWRIGHT_METRICS_SOURCES")
+    if given:
+        try:
+            parsed = json.loads(given)
+        except ValueError:
+            parsed = None  # the sidecar reports the bad variable itself
+        if isinstance(parsed, dict):
+            sources.update(parsed)
+        else:
+            return given
+    return json.dumps(sources)
 
 
 def signed_engine_args() -> list[str]:
@@ -88,7 +127,11 @@ def platform_components(
     engine_url = f"http://127.0.0.1:{port}"
     # One platform store (run ledger, ...) for every part; an explicit URL (PostgreSQL) wins.
     store = {STORE_URL_ENV: os.environ.get(STORE_URL_ENV) or store_url(data_dir / "platform.db")}
-    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db"), **store}
+    sidecar_env = {
+        "LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db"),
+        "LOOPWRIGHT_METRICS_SOURCES": platform_metrics_sources(sidecar_port, dict(os.environ)),
+        **store,
+    }
     fleet: list[Component] = []
     if demo:
         fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)
@@ -105,6 +148,7 @@ def platform_components(
                 *signed_engine_args(),
             ),
             health_url=f"{engine_url}/health",
+            ports=(port,),
         ),
         Component(
             "sidecar",
@@ -122,11 +166,13 @@ def platform_components(
             ),
             health_url=f"http://127.0.0.1:{sidecar_port}/v1/skills",
             env=sidecar_env,
+            ports=(sidecar_port,),
         ),
         Component(
             "agent",
             python_module("agent"),
             health_url=f"http://127.0.0.1:{agent_port}/v1/status",
+            ports=(agent_port,),
             env={
                 "LOOPWRIGHT_ENGINE_URL": engine_url,
                 "LOOPWRIGHT_SIDECAR_URL": f"http://127.0.0.1:{sidecar_port}",
@@ -170,9 +216,15 @@ def up_command(
         int, typer.Option(help="First demo service port (0: any free).")
     ] = 9401,
     prometheus_port: Annotated[int, typer.Option(help="Demo Prometheus port.")] = 9090,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show HTTP request logs.")
+    ] = False,
 ) -> None:
-    """Start the platform on embedded defaults and keep it running until Ctrl-C."""
+    """Start the platform on embedded defaults and keep it running (restarting what crashes)
+    until Ctrl-C. Logs: var/logs/."""
     engine_url = f"http://127.0.0.1:{port}"
+    pidfile = PidFile(data_dir)
+    _clear_leftovers(pidfile)
     components = platform_components(
         port=port,
         sidecar_port=sidecar_port,
@@ -190,7 +242,7 @@ def up_command(
             LOOPWRIGHT_LLM_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
             LOOPWRIGHT_LLM_AGENT_MODEL=MODEL_ALIAS,
         )
-    supervisor = Supervisor(components)
+    supervisor = Supervisor(components, log_dir=data_dir / "logs", pidfile=pidfile, verbose=verbose)
     try:
         supervisor.start()
         typer.echo(
@@ -211,10 +263,36 @@ def up_command(
                 "`loopwright inbox --follow`: a detection, then a triage summary, at the next "
                 "minute."
             )
+        typer.echo(f"  logs:   {data_dir / 'logs'}/ (request logs: --verbose)")
         code = supervisor.wait()
-    except RuntimeError as exc:
+    except StartFailed as exc:
         typer.echo(f"loopwright up: {exc}", err=True)
         code = 1
+    except KeyboardInterrupt:
+        typer.echo("loopwright up: interrupted while starting; stopping")
+        code = 130
     finally:
         supervisor.stop()
     raise typer.Exit(code)
+
+
+def _clear_leftovers(pidfile: PidFile) -> None:
+    """Stop what an earlier `up` left running; refuse if that `up` is itself still running."""
+    previous = pidfile.read()
+    if previous is None:
+        return
+    if previous.supervisor.alive():
+        typer.echo(
+            f"loopwright up: Loopwright is already running (`loopwright up`, pid "
+            f"{previous.supervisor.pid}, recorded in {pidfile.path}). Stop it first: Ctrl-C in "
+            f"its terminal, or `kill {previous.supervisor.pid}`.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    stopped = stop_leftovers(previous)
+    if stopped:
+        typer.echo(
+            "An earlier `loopwright up` did not stop cleanly; stopped what it left running: "
+            + ", ".join(stopped)
+        )
+    pidfile.remove()

@@ -2,8 +2,11 @@
 
 Each route turns a request into one ``Sidecar`` call and its result into JSON; errors map to
 status codes: 404 unknown skill or version, 409 a change the current state refuses, 400 bad
-input, 504 a submitted version still being processed.
+input, 413 a body over the cap, 504 a submitted version still being processed. Every error
+body is ``{"error": {"code", "message", "fix"?}}`` (``loopwright/http_errors.py``,
+docs/errors.md).
 
+    GET  /metrics                            Prometheus metrics (sidecar/metrics.py)
     GET  /v1/status
     GET  /v1/skills                          GET  /v1/skills/{id}
     GET  /v1/skills/{id}/versions/{n}        GET  /v1/skills/{id}/diff?from=&to=
@@ -16,41 +19,48 @@ input, 504 a submitted version still being processed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import fastapi
 import pydantic
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
+
+from loopwright.http_errors import install as install_error_shape
+from loopwright.http_errors import map_error
 
 from .lifecycle import NotFound, Outcome, Refused
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .registry import TransitionError
 from .service import Pending, Sidecar
+
+#: Versions are SQLite integers; a larger number can name no version (and must not 500).
+VersionNumber = Annotated[int, pydantic.Field(ge=0, le=2**31 - 1)]
+Name = Annotated[str, pydantic.Field(max_length=200)]
 
 
 class VersionIn(pydantic.BaseModel):
     source: str
     author: Literal["agent", "human", "review"] = "agent"
-    reason: str = ""
+    reason: Annotated[str, pydantic.Field(max_length=2000)] = ""
 
 
 class Decision(pydantic.BaseModel):
-    version: int | None = None
-    by: str = "human"
-    reason: str | None = None
+    version: VersionNumber | None = None
+    by: Name = "human"
+    reason: Annotated[str, pydantic.Field(max_length=2000)] | None = None
 
 
 class RollbackIn(pydantic.BaseModel):
-    version: int
-    by: str = "human"
+    version: VersionNumber
+    by: Name = "human"
 
 
 class Actor(pydantic.BaseModel):
-    by: str = "human"
+    by: Name = "human"
 
 
 class TestIn(pydantic.BaseModel):
-    fn_id: str
+    fn_id: Name
     event: dict[str, Any] | None = None
     mode: Literal["dry", "real"] = "dry"
     timeout: float = pydantic.Field(default=30.0, gt=0, le=300)
@@ -58,18 +68,23 @@ class TestIn(pydantic.BaseModel):
 
 class ValidateIn(pydantic.BaseModel):
     source: str
-    filename: str
+    filename: Name
 
 
 def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
     api = fastapi.FastAPI(
         title="Loopwright sidecar", docs_url="/v1/docs", openapi_url="/v1/openapi.json"
     )
-    api.add_exception_handler(NotFound, _status(404))
-    api.add_exception_handler(Refused, _status(409))
-    api.add_exception_handler(TransitionError, _status(409))
-    api.add_exception_handler(Pending, _status(504))
-    api.add_exception_handler(ValueError, _status(400))
+    install_error_shape(api)
+    map_error(api, NotFound, 404)
+    map_error(api, Refused, 409, "refused")
+    map_error(api, TransitionError, 409, "refused")
+    map_error(api, Pending, 504, "pending")
+    map_error(api, ValueError, 400)
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> fastapi.Response:
+        return fastapi.Response(sidecar.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     @api.get("/v1/status")
     def status() -> dict[str, Any]:
@@ -84,14 +99,16 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
         return sidecar.show(skill_id)
 
     @api.get("/v1/skills/{skill_id}/versions/{number}")
-    def version(skill_id: str, number: int) -> dict[str, Any]:
+    def version(
+        skill_id: str, number: Annotated[int, fastapi.Path(ge=0, le=2**31 - 1)]
+    ) -> dict[str, Any]:
         return sidecar.version(skill_id, number)
 
     @api.get("/v1/skills/{skill_id}/diff", response_class=PlainTextResponse)
     def diff(
         skill_id: str,
-        start: int | None = fastapi.Query(None, alias="from"),
-        end: int | None = fastapi.Query(None, alias="to"),
+        start: int | None = fastapi.Query(None, alias="from", ge=0, le=2**31 - 1),
+        end: int | None = fastapi.Query(None, alias="to", ge=0, le=2**31 - 1),
     ) -> str:
         return sidecar.diff(skill_id, start, end)
 
@@ -140,10 +157,3 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:
     return outcome.to_json()
-
-
-def _status(code: int) -> Callable[[fastapi.Request, Exception], Awaitable[JSONResponse]]:
-    async def handle(request: fastapi.Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": str(exc), "status": code}, status_code=code)
-
-    return handle

@@ -1,6 +1,7 @@
 """`loopwright skills ...` (talks to the sidecar's HTTP API) and `loopwright sidecar` (runs it).
 
-Exit codes: 0 done; 1 not found, refused, or the sidecar unreachable; 2 bad usage.
+Exit codes: 0 done; 1 not found, refused, invalid (`validate`), or the sidecar unreachable;
+2 bad usage.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import httpx
 import typer
 
 from loopwright.config import core_constants, load_config
+from loopwright.http_errors import error_message
 from skills_core.classify import CORE_SKILLS_DIR
 
 from .approval import ApprovalPolicy
+from .history_view import report_text, skill_history, version_detail
 from .settings import SidecarSettings
 
 DEFAULT_URL = "http://127.0.0.1:8290"
@@ -48,7 +51,7 @@ class Api:
             fail(f"the sidecar is not reachable at {self.url}: {err}")
         if resp.status_code >= 400:
             try:
-                message = resp.json().get("error") or resp.text
+                message = error_message(resp.json(), resp.text)
             except ValueError:
                 message = resp.text
             fail(f"{resp.status_code}: {message}")
@@ -68,9 +71,15 @@ def emit(data: Any, as_json: bool, text: str) -> None:
 
 
 @skills_app.command("list")
-def list_skills(url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
-    """Every skill: state, active version, versions awaiting approval."""
+def list_skills(
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Include removed skills.")] = False,
+) -> None:
+    """Every skill: state, active version, versions awaiting approval (removed: --all)."""
     skills = Api(url).json("GET", "/v1/skills")["data"]
+    hidden = 0 if show_all else sum(1 for s in skills if s["state"] == "removed")
+    skills = [s for s in skills if show_all or s["state"] != "removed"]
     rows = [f"{'SKILL':<32} {'STATE':<18} {'ACTIVE':>6} {'LATEST':>6}  AWAITING"]
     for s in skills:
         active = s["active_version"] if s["active_version"] is not None else "-"
@@ -78,31 +87,75 @@ def list_skills(url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> No
         rows.append(
             f"{s['id']:<32} {s['state']:<18} {active!s:>6} {s['latest_version']:>6}  {waiting}"
         )
+    if hidden:
+        rows.append(f"({hidden} removed skill(s) not shown; --all lists them)")
     emit(skills, as_json, "\n".join(rows))
 
 
 @skills_app.command("show")
 def show(
     skill_id: str,
-    version: Annotated[int | None, typer.Option(help="Show one version (source, report).")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="One version: its report and source.")
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     as_json: JsonOption = False,
 ) -> None:
-    """A skill and its versions, or one version with its source and report."""
+    """A skill's versions (when, by whom, why; decisions), or one version with its
+    validation report and source."""
     api = Api(url)
     if version is not None:
         data = api.json("GET", f"/v1/skills/{skill_id}/versions/{version}")
-        head = (
-            f"{skill_id} v{data['number']}  {data['state']}  by {data['author']}: {data['reason']}"
-        )
-        emit(data, as_json, f"{head}\n\n{data['source']}")
+        emit(data, as_json, version_detail(skill_id, data))
         return
     data = api.json("GET", f"/v1/skills/{skill_id}")
-    lines = [f"{data['id']}  {data['state']}  active: {data['active_version']}"]
-    for v in data["versions"]:
-        note = f"  ({v['note']})" if v["note"] else ""
-        lines.append(f"  v{v['number']:<4} {v['state']:<18} {v['author']:<7} {v['reason']}{note}")
-    emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, skill_history(data))
+
+
+@skills_app.command("validate")
+def validate(
+    file: Annotated[Path, typer.Argument(help="The skill file (.py) to check.")],
+    url: UrlOption = DEFAULT_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a skill file without installing it: the full report; exit 1 if it fails.
+
+    Asks the running sidecar (which also checks function ids against installed skills); when
+    none answers, validates locally and says so.
+    """
+    try:
+        source = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        typer.echo(f"error: cannot read {file}: {err}", err=True)
+        raise typer.Exit(2) from None
+    report = _validate_remote(url, source, file.name)
+    if report is None:
+        typer.echo(
+            f"note: no sidecar at {url}; validated locally (clashes with installed skills' "
+            "function ids are not checked)",
+            err=True,
+        )
+        report = _validate_local(source, file.name)
+    emit(report, as_json, report_text(report))
+    if not report.get("ok"):
+        raise typer.Exit(1)
+
+
+def _validate_remote(url: str, source: str, filename: str) -> dict[str, Any] | None:
+    try:
+        httpx.get(f"{url.rstrip('/')}/v1/status", timeout=2).raise_for_status()
+    except httpx.HTTPError:
+        return None
+    report: dict[str, Any] = Api(url).json(
+        "POST", "/v1/validate", {"source": source, "filename": filename}
+    )
+    return report
+
+
+def _validate_local(source: str, filename: str) -> dict[str, Any]:
+    from .validation import validate_source
+
+    return validate_source(source, filename).to_dict()
 
 
 @skills_app.command("diff")
@@ -127,7 +180,9 @@ def _outcome(data: dict[str, Any], as_json: bool) -> None:
 @skills_app.command("approve")
 def approve(
     skill_id: str,
-    version: Annotated[int | None, typer.Option(help="Default: the latest awaiting.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Default: the latest awaiting.")
+    ] = None,
     by: ByOption = "human",
     url: UrlOption = DEFAULT_URL,
     as_json: JsonOption = False,
@@ -140,7 +195,9 @@ def approve(
 @skills_app.command("reject")
 def reject(
     skill_id: str,
-    version: Annotated[int | None, typer.Option(help="Default: the latest awaiting.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Default: the latest awaiting.")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Why (shown to the author).")] = None,
     by: ByOption = "human",
     url: UrlOption = DEFAULT_URL,
@@ -154,12 +211,20 @@ def reject(
 @skills_app.command("rollback")
 def rollback(
     skill_id: str,
-    version: int,
+    version_arg: Annotated[int | None, typer.Argument(hidden=True, metavar="[VERSION]")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="The version to make active again.")
+    ] = None,
     by: ByOption = "human",
     url: UrlOption = DEFAULT_URL,
     as_json: JsonOption = False,
 ) -> None:
-    """Make an earlier version active again (runs in flight keep their version)."""
+    """Make an earlier version active again: `rollback SKILL --version N` (runs in flight keep
+    their version)."""
+    if version is None:
+        version = version_arg
+    if version is None:
+        raise typer.BadParameter("which version? e.g. --version 1", param_hint="--version")
     body = {"version": version, "by": by}
     _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/rollback", body), as_json)
 

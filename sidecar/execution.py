@@ -23,6 +23,7 @@ from sidecar.registry import Registry
 from sidecar.workers import Job, PoolExhausted, Session, WorkerPool
 
 from .catalog import skill_spec
+from .metrics import SidecarMetrics
 
 log = logging.getLogger("loopwright.sidecar.runs")
 
@@ -48,21 +49,33 @@ class Runner:
         provider: CapabilityProvider,
         *,
         app_id: str,
+        metrics: SidecarMetrics | None = None,
     ) -> None:
         self.registry = registry
         self.pool = pool
         self.provider = provider
         self.app_id = app_id
+        self.metrics = metrics
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         annotate(skill_id=target.skill_id, skill_version=target.version)
-        pin: JSON = ctx.step.run(
-            PIN_STEP, lambda: {"skill": target.skill_id, "version": target.version}
-        )
+
+        def pin_version() -> JSON:
+            # Runs once per run (later calls read the memo): the run has started.
+            if self.metrics is not None:
+                self.metrics.run_started(target.skill_id)
+            return {"skill": target.skill_id, "version": target.version}
+
+        pin: JSON = ctx.step.run(PIN_STEP, pin_version)
         pinned = pin.get("version") if isinstance(pin, dict) else None
         version = pinned if isinstance(pinned, int) else target.version
         annotate(skill_id=target.skill_id, skill_version=version)
-        return self.run(ctx, dataclasses.replace(target, version=version))
+        try:
+            return self.run(ctx, dataclasses.replace(target, version=version))
+        except Exception:  # the SDK's step interrupts are BaseExceptions: not counted
+            if self.metrics is not None:
+                self.metrics.call_failed(target.skill_id)
+            raise
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         job = self._job(target)

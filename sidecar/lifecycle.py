@@ -31,7 +31,7 @@ from .catalog import skill_spec
 from .checker import Checker
 from .files import write_atomically
 from .publisher import Publisher
-from .registry import AUTHORS, Author, Registry, Skill, TransitionError, Version, VersionState
+from .registry import Author, Registry, Skill, TransitionError, Version, VersionState
 from .sync import SyncResult
 from .validation.manifest import find_manifest
 
@@ -198,7 +198,10 @@ class Lifecycle:
             skill_id, version.number, report.to_dict(), fn_ids
         )
         if version.state is VersionState.QUARANTINED:
-            log.warning("%s v%d quarantined:\n%s", skill_id, version.number, report.render())
+            log.warning(
+                "%s v%d quarantined (never runs; `loopwright skills show %s --version %d`):\n%s",
+                skill_id, version.number, skill_id, version.number, report.render(),
+            )  # fmt: skip
             return Outcome.of(version)
         if superseded():
             # A newer write is already waiting: do not make this one live just to replace it.
@@ -213,8 +216,11 @@ class Lifecycle:
             version.skill_id, version.number, decision.to_json(), awaiting=decision.needs_approval
         )
         if decision.needs_approval:
-            log.info("%s v%d awaits approval: %s", version.skill_id, version.number,
-                     "; ".join(decision.reasons))  # fmt: skip
+            log.info(
+                "%s v%d awaits approval (%s): `loopwright skills approve %s --version %d`",
+                version.skill_id, version.number, "; ".join(decision.reasons),
+                version.skill_id, version.number,
+            )  # fmt: skip
             return Outcome.of(version)
         return await self._activate(version, actor="policy", action="activate")
 
@@ -322,6 +328,8 @@ class Lifecycle:
             note = f"not activated: sync failed: {result.error}"
             log.error("%s v%d %s", skill_id, number, note)
             self.registry.set_note(skill_id, number, note)
+        else:
+            log.info("%s v%d is live (%s by %s)", skill_id, number, action, actor)
         return Outcome.of(self.registry.version(skill_id, number), result)
 
     def _skill(self, skill_id: str) -> Skill:
@@ -347,12 +355,16 @@ class Lifecycle:
 def _authorship(source: str, intent: Intent | None) -> tuple[Author, str]:
     if intent is not None:
         return intent.author, intent.reason
-    # A file written straight into the folder: its manifest says who wrote it.
-    author = _manifest_author(source)
-    return author or "agent", "file written"
+    # Nobody told us they were writing it: the agent and the review loop write through the
+    # API (which registers an intent), so this is a person's edit on disk, whatever the
+    # manifest claims. The claim is kept in the reason for the record.
+    claimed = _manifest_author(source)
+    if claimed is not None and claimed != "human":
+        return "human", f"edited on disk (the manifest says author {claimed!r})"
+    return "human", "edited on disk"
 
 
-def _manifest_author(source: str) -> Author | None:
+def _manifest_author(source: str) -> str | None:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -363,4 +375,4 @@ def _manifest_author(source: str) -> Author | None:
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
         return None
     author = manifest.get("author") if isinstance(manifest, dict) else None
-    return next((a for a in AUTHORS if a == author), None)
+    return author[:40] if isinstance(author, str) else None

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from loopwright.http_errors import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from loopwright.serve_guard import MAX_CALL_BYTES, ServeGuard
+
 from .api import create_api
 from .app import Receive, Scope, Send
 from .capabilities import CapabilityProvider
@@ -21,16 +24,18 @@ from .settings import SidecarSettings
 
 
 class RootApp:
-    """The serve path goes to the SDK app; everything else to the HTTP API."""
+    """The serve path goes to the SDK app; everything else to the HTTP API. Each has its
+    body cap (the engine's calls carry step outputs; API requests carry at most a source)."""
 
     def __init__(self, sidecar: Sidecar) -> None:
         self.sidecar = sidecar
-        self.api = create_api(sidecar)
+        self.api = BodyLimit(create_api(sidecar), DEFAULT_MAX_BODY_BYTES)
+        self.sdk = BodyLimit(ServeGuard(sidecar.app), MAX_CALL_BYTES)
         self.serve_path = sidecar.settings.serve_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") == self.serve_path:
-            await self.sidecar.app(scope, receive, send)
+            await self.sdk(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 

@@ -37,6 +37,7 @@ from .execution import Runner
 from .files import is_skill_file, write_atomically
 from .intake import Intake
 from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill, find_version
+from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
 from .settings import SidecarSettings
@@ -89,7 +90,10 @@ class Sidecar:
             min_idle=settings.min_idle_workers,
             max_workers=settings.max_workers,
         )
-        self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
+        self.metrics = SidecarMetrics(self.registry, self.pool.stats)
+        self.runner = Runner(
+            self.registry, self.pool, self.provider, app_id=settings.app_id, metrics=self.metrics
+        )
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None

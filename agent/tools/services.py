@@ -16,6 +16,7 @@ import httpx
 from agent.errors import ServiceUnavailable, ToolFailed
 from loopwright.engine_client import EngineClient as SharedEngineClient
 from loopwright.engine_client import EngineError, EngineTarget, EngineUnreachable
+from loopwright.http_errors import error_message
 
 from .base import CALL_KEY
 
@@ -42,7 +43,7 @@ class _Service:
         except ValueError:
             body = {"error": resp.text[:500]}
         if resp.status_code >= 400:
-            message = body.get("error") if isinstance(body, dict) else None
+            message = error_message(body)
             raise ToolFailed(
                 f"the {self.name} answered {resp.status_code} to {method} {path}: "
                 f"{message or resp.text[:500]}"

@@ -23,7 +23,7 @@ from skills_core.capabilities.errors import CapabilityError as PlatformError
 from skills_core.capabilities.grant import Grant
 from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.llm.messages import ClassifyRequest, CompleteRequest
-from skills_core.capabilities.notify.messages import PostRequest
+from skills_core.capabilities.notify.messages import MAX_TEXT, PostRequest
 from skills_core.capabilities.services import CapabilityServices
 
 T = TypeVar("T")
@@ -48,7 +48,8 @@ def _translated(call: Callable[[], T]) -> T:
             cls = facade_errors.CapabilityError
         raise cls(str(exc)) from None
     except pydantic.ValidationError as exc:
-        raise facade_errors.CapabilityError(f"invalid capability call: {exc}") from None
+        # The same arguments will be refused again: fail without retries.
+        raise facade_errors.CapabilityRefused(f"invalid capability call: {exc}") from None
 
 
 class _Bound:
@@ -88,8 +89,26 @@ class PlatformDeploys(_Bound):
 
 class PlatformNotify(_Bound):
     def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
-        request = PostRequest(channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key)
-        return _translated(lambda: _json(self.services.notify.post(self.grant, request)))
+        if len(text) > MAX_TEXT:
+            raise facade_errors.CapabilityRefused(
+                f"notify text is {_size(text)}; the limit is {MAX_TEXT:,} characters "
+                "(post a summary, or split it into several posts)"
+            )
+
+        def post() -> JSON:
+            request = PostRequest(
+                channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key
+            )
+            return _json(self.services.notify.post(self.grant, request))
+
+        return _translated(post)
+
+
+def _size(text: str) -> str:
+    size = len(text.encode("utf-8"))
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{len(text):,} characters"
 
 
 class PlatformLLM(_Bound):

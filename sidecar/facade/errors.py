@@ -8,6 +8,8 @@ Two trees, on purpose:
         ├── RetryAfterError             raise to retry the run later (mirrors inngest)
         ├── StepError                   a step failed after all retries (mirrors inngest)
         └── CapabilityError             a capability could not do its job: catch it to fall back
+            ├── CapabilityRefused       the call can never succeed as made (over a limit,
+            │                           invalid): the run fails without retries
             ├── MetricsUnavailable
             ├── DeploysUnavailable
             ├── NotifyFailed
@@ -78,6 +80,14 @@ class CapabilityError(SkillError):
     """A capability could not complete the call (outage, timeout, budget)."""
 
 
+class CapabilityRefused(CapabilityError, NonRetriableError):
+    """The call can never succeed as made (e.g. over a size limit; the message names it).
+
+    Also a ``NonRetriableError``: retrying the same call cannot help, so the run is not
+    retried for it. Skills catching ``CapabilityError`` to fall back still catch it.
+    """
+
+
 class MetricsUnavailable(CapabilityError):
     pass
 
@@ -117,6 +127,7 @@ SKILL_ERRORS: tuple[type[SkillError], ...] = (
     RetryAfterError,
     StepError,
     CapabilityError,
+    CapabilityRefused,
     MetricsUnavailable,
     DeploysUnavailable,
     NotifyFailed,

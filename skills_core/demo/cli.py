@@ -8,8 +8,8 @@ fleet through its control endpoint. Wire it with ``app.add_typer(demo_app, name=
 from __future__ import annotations
 
 import json
+import shutil
 import signal
-import tempfile
 import threading
 from contextlib import ExitStack, suppress
 from pathlib import Path
@@ -24,6 +24,8 @@ from .fleet import Fleet
 from .incidents import IncidentKind
 from .prometheus import PrometheusMissing, PrometheusServer
 from .schedule import overnight_spike
+
+DEFAULT_PROMETHEUS_DATA = Path("var/demo/prometheus")
 
 demo_app = typer.Typer(
     name="demo",
@@ -61,6 +63,13 @@ def run_command(
         bool, typer.Option(help="Also run a real Prometheus scraping the fleet.")
     ] = False,
     prometheus_port: Annotated[int, typer.Option(help="Prometheus port.")] = 9090,
+    prometheus_data: Annotated[
+        Path,
+        typer.Option(
+            help="Prometheus's storage: the latency baseline survives restarts "
+            "(`loopwright demo clear --history` removes it)."
+        ),
+    ] = DEFAULT_PROMETHEUS_DATA,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable fleet.")] = None,
     seconds: Annotated[
         float | None, typer.Option(hidden=True, help="Stop after this long (tests).")
@@ -79,9 +88,10 @@ def run_command(
         stack.enter_context(fleet)
         prometheus_url = None
         if prometheus:
-            storage = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lw-prom-")))
             try:
-                server = PrometheusServer(fleet.targets, storage_dir=storage, port=prometheus_port)
+                server = PrometheusServer(
+                    fleet.targets, storage_dir=prometheus_data, port=prometheus_port
+                )
                 prometheus_url = stack.enter_context(server).url
             except (PrometheusMissing, RuntimeError) as err:
                 console.print(f"[yellow]{err}[/]; continuing without Prometheus")
@@ -172,10 +182,39 @@ def status_command(
 def clear_command(
     service: Annotated[str | None, typer.Argument(help="Service (default: all).")] = None,
     control_url: ControlOption = control.DEFAULT_CONTROL_URL,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Instead: delete the stopped demo's stored metrics (Prometheus data), so the "
+            "next run learns its baseline afresh.",
+        ),
+    ] = False,
+    prometheus_data: Annotated[
+        Path, typer.Option(help="Prometheus's storage (as given to `demo run`).")
+    ] = DEFAULT_PROMETHEUS_DATA,
 ) -> None:
-    """End active incidents."""
+    """End active incidents (or, with --history, delete the stopped demo's stored metrics)."""
+    if history:
+        _clear_history(control_url, prometheus_data)
+        return
     answer = _call(control_url, "POST", "/clear", {"service": service} if service else {})
     console.print(f"cleared {answer['cleared']} incident(s)")
+
+
+def _clear_history(control_url: str, prometheus_data: Path) -> None:
+    with suppress(control.FleetUnreachable, control.FleetRefused):
+        control.call(control_url, "GET", "/status")
+        console.print(
+            f"[red]the demo fleet is running ({control_url}): stop it (or `loopwright up`) "
+            "first, then clear its history[/]"
+        )
+        raise typer.Exit(1)
+    if not (prometheus_data / "prometheus.yml").exists():
+        console.print(f"no demo metrics stored in {prometheus_data}")
+        return
+    shutil.rmtree(prometheus_data)
+    console.print(f"deleted the demo's stored metrics ({prometheus_data})")
 
 
 def _call(control_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

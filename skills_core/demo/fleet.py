@@ -29,6 +29,7 @@ from skills_core.capabilities.deploys import Deploy
 from .control import ControlServer
 from .deploy_log import DeployLog, next_version
 from .incidents import Incident, IncidentKind
+from .persistence import deployed_versions, load_incidents, save_incidents, state_path
 from .profiles import DEFAULT_PROFILES, ServiceProfile
 from .schedule import ScheduledIncident
 from .simulator import ServiceSimulator
@@ -75,6 +76,7 @@ class Fleet:
         self.deploy_log.seed(
             tuple(s.profile for s in self.services.values()), datetime.datetime.now(datetime.UTC)
         )
+        self._restore()
         for i, (name, sim) in enumerate(self.services.items()):
             port = self._base_port + i if self._base_port else 0
             server = ThreadingHTTPServer((self._host, port), MetricsHandler.factory(sim.registry))
@@ -173,11 +175,29 @@ class Fleet:
             kind, service, now, duration_s=duration_s, ramp_s=ramp_s, onset_s=onset_s
         )
         sim.add_incident(incident)
+        self._save()
         return incident
 
     def clear(self, service: str | None = None) -> int:
         sims = [self._service(service)] if service else list(self.services.values())
-        return sum(sim.clear_incidents() for sim in sims)
+        cleared = sum(sim.clear_incidents() for sim in sims)
+        self._save()
+        return cleared
+
+    def _restore(self) -> None:
+        """Take back the deploy log's versions and the incidents still running (see
+        ``persistence.py``): a restart neither forgets an incident nor contradicts the log."""
+        for name, version in deployed_versions(self.deploy_log.path).items():
+            sim = self.services.get(name)
+            if sim is not None and sim.version != version:
+                sim.deploy(version)
+        for incident in load_incidents(state_path(self.deploy_log.path), time.time()):
+            if incident.service in self.services:
+                self.services[incident.service].add_incident(incident)
+
+    def _save(self) -> None:
+        incidents = [i for sim in self.services.values() for i in sim.status()["incidents"]]
+        save_incidents(state_path(self.deploy_log.path), incidents)
 
     def status(self) -> dict[str, Any]:
         targets = self.targets

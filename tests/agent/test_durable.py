@@ -216,7 +216,9 @@ def test_conversations_are_listed_and_resumable(platform: Platform) -> None:
         body = resp.read().decode()
     assert body.startswith(f"id: {everything[1]['seq']}\nevent: {resume_at['kind']}")
     missing = httpx.get(f"{platform.agent.url}/v1/conversations/nope")
-    assert missing.status_code == 404 and missing.json()["code"] == "conversation-not-found"
+    assert (
+        missing.status_code == 404 and missing.json()["error"]["code"] == "conversation-not-found"
+    )
 
 
 def test_without_an_llm_the_agent_says_what_to_set(tmp_path: Path) -> None:

@@ -160,7 +160,11 @@ def test_an_unusable_llm_label_falls_back_to_rules() -> None:
 def test_a_normal_fleet_opens_no_incident() -> None:
     result = check("normal", llm={"label": "normal", "reason": "usual noise", "usd": 0.0})
     assert result.return_value["incidents"] == []
-    assert [s.op for s in result.steps] == ["run"] * 4  # fetch + one classify per service
+    # fetch, then per service one classify and one track-incident; nothing posted or sent
+    assert [s.id.split(":")[0] for s in result.steps] == ["fetch-signals"] + ["classify"] * 3 + [
+        "track-incident"
+    ] * 3
+    assert [s.op for s in result.steps] == ["run"] * 7
 
 
 def test_metrics_api_down_retries_the_run_later() -> None:

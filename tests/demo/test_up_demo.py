@@ -28,7 +28,7 @@ import pytest
 from loopwright import up
 from loopwright.engine_client import EngineClient, EngineTarget
 from loopwright.supervisor import Component, Supervisor
-from loopwright.up import platform_components
+from loopwright.up import platform_components, platform_metrics_sources
 from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
 from skills_core.demo import control
 from skills_core.demo.prometheus import APT_COMMAND, PrometheusMissing, find_prometheus
@@ -165,12 +165,17 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         "LOOPWRIGHT_DEPLOY_LOG": str(tmp_path / "demo" / "deploys.jsonl"),
         "LOOPWRIGHT_PROMETHEUS_URL": "http://127.0.0.1:5",
         "LOOPWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 'platform.db'}",
+        "LOOPWRIGHT_METRICS_SOURCES": platform_metrics_sources(2, {}),
     }
     agent = next(c for c in components if c.name == "agent")
     assert agent.env["LOOPWRIGHT_STORE_URL"] == sidecar.env["LOOPWRIGHT_STORE_URL"]
     fleet = next(c for c in components if c.name == "demo-fleet")
     assert fleet.health_url == "http://127.0.0.1:4/status"
     assert "--prometheus" in fleet.argv
+    # Prometheus keeps its data under the data dir: the baseline survives restarts.
+    data = fleet.argv[list(fleet.argv).index("--prometheus-data") + 1]
+    assert data == str(tmp_path / "demo" / "prometheus")
+    assert fleet.ports == (4, 5)
 
 
 def test_up_demo_without_prometheus_says_how_to_install_it_and_goes_on(

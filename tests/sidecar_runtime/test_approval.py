@@ -53,7 +53,10 @@ def test_a_new_version_waits_again_and_can_be_rejected(harness: Harness) -> None
     again = harness.post("/v1/skills/ap-poster/approve", {"version": 2})
     assert again.status_code == 409
     none_waiting = harness.post("/v1/skills/ap-poster/approve", {})
-    assert none_waiting.status_code == 409 and "awaiting approval" in none_waiting.json()["error"]
+    assert (
+        none_waiting.status_code == 409
+        and "awaiting approval" in none_waiting.json()["error"]["message"]
+    )
     assert harness.trigger("test/ap-poster")["output"] == {"code": "v1"}
 
 

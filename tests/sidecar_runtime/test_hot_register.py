@@ -47,7 +47,9 @@ def test_the_version_record_holds_source_report_and_metadata(harness: Harness) -
     version = harness.version("hr-greeter", 1)
     assert version["source"] == GREETER
     assert version["state"] == "active"
-    assert version["author"] == "agent" and version["reason"] == "file written"
+    # Written straight into the folder (not through the API): a hand edit, by a person.
+    assert version["author"] == "human"
+    assert version["reason"] == "edited on disk (the manifest says author 'agent')"
     assert version["parent"] is None and version["content_hash"]
     assert version["report"]["ok"] is True
     assert [d["fn_id"] for d in version["report"]["dry_runs"]] == ["hr-greeter"]

@@ -9,6 +9,7 @@ import pytest
 from sidecar.capabilities.platform import PlatformCapabilityProvider
 from sidecar.facade import errors as facade_errors
 from sidecar.facade.grants import CapabilityGrants
+from sidecar.workers.remote import describe_failure
 from skills_core.capabilities.notify.inbox import read_inbox
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
@@ -63,3 +64,22 @@ def test_host_metrics_come_back_as_json(provider: PlatformCapabilityProvider) ->
     assert metrics is not None
     host = metrics.host()
     assert isinstance(host, dict) and 0 <= host["cpu_percent"] <= 100
+
+
+def test_an_oversized_post_is_refused_naming_the_limit_and_never_retried(
+    provider: PlatformCapabilityProvider,
+) -> None:
+    notify = provider.backends("health-check", GRANTS, "run-1").notify
+    assert notify is not None
+    text = "x" * (3 * 1000 * 1000)
+    with pytest.raises(facade_errors.CapabilityRefused) as caught:
+        notify.post("inbox", text, thread=None, dedupe_key="run-1:notify:0")
+    assert str(caught.value) == (
+        "notify text is 2.9 MB; the limit is 40,000 characters "
+        "(post a summary, or split it into several posts)"
+    )
+    assert read_inbox(provider.services.store) == []  # nothing was posted
+    # Skills that fall back on CapabilityError still catch it; the run is not retried for it.
+    assert isinstance(caught.value, facade_errors.CapabilityError)
+    failure = describe_failure(caught.value, "skill.py")
+    assert failure["kind"] == "non_retriable" and "2.9 MB" in failure["message"]

@@ -50,7 +50,7 @@ def test_rollback_refuses_versions_that_never_ran(harness: Harness) -> None:
     outcome = harness.submit("rb-tagged", "def broken(:\n")
     assert outcome["state"] == "quarantined"
     resp = harness.post("/v1/skills/rb-tagged/rollback", {"version": outcome["version"]})
-    assert resp.status_code == 409 and "quarantined" in resp.json()["error"]
+    assert resp.status_code == 409 and "quarantined" in resp.json()["error"]["message"]
     assert harness.post("/v1/skills/rb-tagged/rollback", {"version": 99}).status_code == 404
     assert harness.post("/v1/skills/nope/rollback", {"version": 1}).status_code == 404
     assert harness.skill("rb-tagged")["active_version"] == 4  # type: ignore[index]
