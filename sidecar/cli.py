@@ -69,7 +69,8 @@ def emit(data: Any, as_json: bool, text: str) -> None:
 @skills_app.command("list")
 def list_skills(url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
     """Every skill: state, active version, versions awaiting approval."""
-    skills = Api(url).json("GET", "/v1/skills")["data"]
+    answer = Api(url).json("GET", "/v1/skills")
+    skills = answer["data"]
     rows = [f"{'SKILL':<32} {'STATE':<18} {'ACTIVE':>6} {'LATEST':>6}  AWAITING"]
     for s in skills:
         active = s["active_version"] if s["active_version"] is not None else "-"
@@ -77,6 +78,9 @@ def list_skills(url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> No
         rows.append(
             f"{s['id']:<32} {s['state']:<18} {active!s:>6} {s['latest_version']:>6}  {waiting}"
         )
+    if "isolation" in answer:  # a sidecar that reports it; never hide its absence
+        iso = answer["isolation"]
+        rows.append(f"\nworkers: {iso['detail']} (agent-written skills: {iso['agent_skills']})")
     emit(skills, as_json, "\n".join(rows))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from .approval import ApprovalPolicy
+from .isolation.config import IsolationSettings
 from .workers import WorkerLimits
 
 SyncMode = Literal["engine", "put"]
@@ -33,6 +34,9 @@ class SidecarSettings:
     signing_key: str | None = None
     approval: ApprovalPolicy = dataclasses.field(default_factory=ApprovalPolicy)
     worker_limits: WorkerLimits = dataclasses.field(default_factory=WorkerLimits)
+    #: How workers and dry runs are boxed, and whether agent-written skills run where they
+    #: cannot be (``unisolated``: allow / refuse / auto = refuse when ``signing_key`` is set).
+    isolation: IsolationSettings = dataclasses.field(default_factory=IsolationSettings)
     min_idle_workers: int = 1
     max_workers: int = 4
     #: Validation sandboxes started ahead of time (0: start one per validation).
@@ -57,6 +61,11 @@ class SidecarSettings:
             raise ValueError("sync_mode is 'engine' or 'put'")
         if not 0 < self.port < 65536:
             raise ValueError("port must be between 1 and 65535")
+
+    @property
+    def production(self) -> bool:
+        """Production mode: requests are signed (Cloud or self-hosted Inngest)."""
+        return self.signing_key is not None
 
     @property
     def origin(self) -> str:
