@@ -302,7 +302,8 @@ def run_raw() -> None:
     """Test-only: run *unrestricted* Python from stdin, as if RestrictedPython were bypassed.
 
     The worker's resource limits apply (as ``workers.child`` sets them) except the file-size
-    one, so a test sees the tmpfs cap hold on its own. Prints ``{"ok", "error", "result"}``.
+    one, so a test sees the tmpfs cap hold on its own. The source is the first line of stdin
+    (a JSON string; the rest of stdin is the code's). Prints ``{"ok", "error", "result"}``.
     """
     config = json.loads(sys.argv[2])
     memory = int(config["memory_bytes"])
@@ -310,7 +311,7 @@ def run_raw() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cpu = int(config["lifetime_cpu_seconds"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    source = sys.stdin.read()
+    source = json.loads(sys.stdin.readline())
     namespace: dict[str, Any] = {"__name__": "__raw__"}
     outcome: dict[str, Any] = {"ok": True, "error": None}
     try:
