@@ -26,6 +26,9 @@ class IsolationSettings:
     tmp_bytes: int = 16 * 1024 * 1024
     #: Processes (and threads) each worker may have at once: a fork bomb stops there.
     max_processes: int = 32
+    #: Keep one worker boxed and waiting in the zygote, so starting one is a hand-over, not
+    #: three forks (False: box each worker on request).
+    park: bool = True
     #: Seconds the sandbox's zygote may take to start and import (a loaded host is slow).
     start_seconds: float = 120.0
 

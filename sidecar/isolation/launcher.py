@@ -145,9 +145,7 @@ class IsolatedLauncher:
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
         try:
             answer = self._request(
-                {"op": "spawn", "entry": entry, "argv": [CODE_ROOT, *args],
-                 "tmp_bytes": self.settings.tmp_bytes,
-                 "max_processes": self.settings.max_processes},
+                {"op": "spawn", "entry": entry, "argv": [CODE_ROOT, *args]},
                 theirs,
             )  # fmt: skip
         except BaseException:
@@ -222,9 +220,14 @@ class IsolatedLauncher:
             theirs.close()
         ours.settimeout(self.settings.start_seconds)
         try:
-            ours.send(
-                json.dumps({"op": "init", "seccomp": self._b64(self._worker_filter)}).encode()
-            )
+            init = {
+                "op": "init",
+                "seccomp": base64.b64encode(self._worker_filter).decode(),
+                "tmp_bytes": self.settings.tmp_bytes,
+                "max_processes": self.settings.max_processes,
+                "park": self.settings.park,
+            }
+            ours.send(json.dumps(init).encode())
             data = ours.recv(1 << 20)
         except OSError as err:
             data = b""
@@ -247,10 +250,6 @@ class IsolatedLauncher:
         threading.Thread(
             target=self._listen, args=(ours, generation), name="isolation-zygote", daemon=True
         ).start()
-
-    @staticmethod
-    def _b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
 
     def _request(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         for attempt in range(2):

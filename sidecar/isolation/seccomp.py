@@ -4,11 +4,11 @@ Two programs, built in the sidecar with libseccomp (through ``pyseccomp``) and l
 the sandbox:
 
 * ``zygote_program`` — handed to bubblewrap (``--seccomp FD``), so it binds the zygote and,
-  through inheritance, every worker: no new sockets, no ptrace, no kernel modules, no kexec,
+  through inheritance, every worker: no new sockets (but AF_UNIX pairs), no ptrace, no kernel modules, no kexec,
   no BPF, no perf, no keyrings, no clock or host name changes. The zygote still needs
   ``unshare`` and ``mount`` to box each worker, so those are left to the second program.
 * ``worker_program`` — loaded by each worker after its namespaces are set up
-  (``zygote._become_worker``): everything above plus mounts, namespaces (``unshare``,
+  (``zygote._become_worker``): everything above plus socket pairs, mounts, namespaces (``unshare``,
   ``setns``, ``clone`` with a CLONE_NEW* flag), ``chroot``/``pivot_root``.
 
 Socket creation fails with EPERM (libraries may probe for a socket and cope); the others
@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from socket import AF_UNIX
 
 import pyseccomp as seccomp
 
@@ -34,8 +35,8 @@ from .linux import (
     CLONE_NEWUTS,
 )
 
-#: Refused with EPERM.
-REFUSED = ("socket", "socketpair")
+#: Refused with EPERM (the zygote may still make AF_UNIX pairs to hand work to a parked worker).
+REFUSED = ("socket",)
 #: Kill the process: tracing, kernel, BPF, keyrings, raw I/O, clocks, host identity.
 FATAL = (
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
@@ -57,11 +58,14 @@ NAMESPACE_FLAGS = (
 
 
 def zygote_program() -> bytes:
-    return _export(_base())
+    rules = _base()
+    _add(rules, seccomp.ERRNO(errno.EPERM), "socketpair", seccomp.Arg(0, seccomp.NE, AF_UNIX))
+    return _export(rules)
 
 
 def worker_program() -> bytes:
     rules = _base()
+    _add(rules, seccomp.ERRNO(errno.EPERM), "socketpair")
     for name in FATAL_IN_WORKER:
         _add(rules, seccomp.KILL_PROCESS, name)
     for flag in NAMESPACE_FLAGS:

@@ -19,12 +19,17 @@ Each worker gets namespaces of its own on top of the zygote's (``_confine``):
    every other descriptor and runs the entry (``sidecar.workers.child`` or
    ``sidecar.validation.sandbox_child``) on the pipes the sidecar passed.
 
+Between requests the zygote keeps one worker *parked*: boxed through step 3 and blocked on a
+socket, holding no skill code and no pipes yet (Android's zygote does the same with its
+"unspecialized app processes"). A request hands it the pipes and the entry and returns at
+once; the next one is parked after the answer. (``park`` false: each request boxes anew.)
+
 The zygote is a subreaper: B is reparented to it when A exits, so it reports B's exit status.
 It exits when the sidecar's end of the socket closes, and with it (PID 1 of bubblewrap's
 namespace) every worker.
 
-Protocol (JSON, one message per SOCK_SEQPACKET datagram): ``init`` {seccomp (base64)} →
-``ready``; ``spawn`` {id, entry, argv, tmp_bytes, max_processes} with three descriptors →
+Protocol (JSON, one message per SOCK_SEQPACKET datagram): ``init`` {seccomp (base64),
+tmp_bytes, max_processes, park} → ``ready``; ``spawn`` {id, entry, argv} with three descriptors →
 ``spawned`` {id, pid} or ``spawn_failed`` {id, error}; ``kill`` {pid} (SIGTERM to B, which
 SIGKILLs C and still reports how C ended); and unprompted
 ``exited`` {pid, returncode} (negative: killed by that signal, as ``subprocess`` reports it).
@@ -34,6 +39,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
+import gc
 import importlib
 import json
 import os
@@ -55,6 +62,25 @@ ENTRIES = {
 #: Only a zygote started with ``--allow-raw`` (tests/isolation does) knows this entry.
 RAW_ENTRY = "raw"
 MAX_MESSAGE = 1 << 20
+#: Quiet time before parking the next worker, so the worker just handed over starts first.
+PARK_AFTER_S = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Box:
+    """What every worker of this zygote gets (from the ``init`` message)."""
+
+    seccomp: bytes
+    tmp_bytes: int
+    max_processes: int
+
+
+@dataclasses.dataclass
+class Parked:
+    """A boxed worker (B's pid) waiting on ``handoff`` for its pipes and its entry."""
+
+    pid: int
+    handoff: socket.socket
 
 
 class Zygote:
@@ -65,8 +91,13 @@ class Zygote:
         }
         if allow_raw:
             self.entries[RAW_ENTRY] = run_raw
-        self.seccomp = b""
+        # Imported objects never die: keep the collector off them, so a forked worker does
+        # not copy every page they live on the first time it collects.
+        gc.freeze()
+        self.box = Box(b"", 0, 0)
         self.workers: set[int] = set()
+        self.park = False
+        self.parked: Parked | None = None
 
     def serve(self) -> None:
         linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
@@ -76,7 +107,13 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         control = self.control.fileno()
         while True:
-            readable, _, _ = select.select([control, wake_r], [], [])
+            # Once quiet between requests: have the next worker boxed and waiting.
+            readable, _, _ = select.select(
+                [control, wake_r], [], [], PARK_AFTER_S if self._unparked() else None
+            )
+            if not readable:
+                self._park()
+                continue
             if wake_r in readable:
                 os.read(wake_r, 4096)
                 self._reap()
@@ -92,7 +129,12 @@ class Zygote:
     def _handle(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message.get("op")
         if op == "init":
-            self.seccomp = base64.b64decode(message["seccomp"])
+            self.box = Box(
+                base64.b64decode(message["seccomp"]),
+                int(message["tmp_bytes"]),
+                int(message["max_processes"]),
+            )
+            self.park = bool(message.get("park"))
             self._send({"op": "ready", "entries": sorted(self.entries)})
         elif op == "spawn":
             try:
@@ -111,16 +153,48 @@ class Zygote:
                 os.kill(int(message["pid"]), signal.SIGTERM)
 
     def _spawn(self, message: dict[str, Any], fds: list[int]) -> int:
-        entry = self.entries.get(str(message["entry"]))
-        if entry is None:
-            raise ValueError(f"no entry {message['entry']!r} in this zygote")
+        job = {"entry": str(message["entry"]), "argv": [str(a) for a in message["argv"]]}
+        if job["entry"] not in self.entries:
+            raise ValueError(f"no entry {job['entry']!r} in this zygote")
         if len(fds) != 3:
             raise ValueError("a spawn needs stdin, stdout and stderr descriptors")
+        parked, self.parked = self.parked, None
+        if parked is not None:
+            try:
+                socket.send_fds(parked.handoff, [json.dumps(job).encode()], fds)
+                return parked.pid
+            except OSError:  # it died while parked: box a fresh one
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(parked.pid, signal.SIGKILL)
+            finally:
+                parked.handoff.close()
+        return self._build(job, fds, None)
+
+    def _unparked(self) -> bool:
+        return self.park and self.parked is None
+
+    def _park(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = self._build(None, [], theirs)
+        except OSError as err:
+            ours.close()
+            self.park = False  # do not retry forever; spawns box workers on demand
+            sys.stderr.write(f"parking a worker failed, spawning on demand: {err}\n")
+            return
+        finally:
+            theirs.close()
+        self.parked = Parked(pid, ours)
+
+    def _build(
+        self, job: dict[str, Any] | None, fds: list[int], handoff: socket.socket | None
+    ) -> int:
+        """Fork A → B → C; C boxed and running ``job`` on ``fds``, or waiting on ``handoff``."""
         report_r, report_w = os.pipe()
         middle = os.fork()
         if middle == 0:  # A
             os.close(report_r)
-            _run_child(report_w, fds, message, entry, self.seccomp, self.control.fileno())
+            _run_child(report_w, Handoff(job, fds, handoff), self.entries, self.box, self.control)
         os.close(report_w)
         with os.fdopen(report_r, "rb") as report:
             lines = report.read().decode("utf-8", "replace").splitlines()
@@ -145,6 +219,18 @@ class Zygote:
             if pid in self.workers:
                 self.workers.discard(pid)
                 self._send({"op": "exited", "pid": pid, "returncode": _returncode(status)})
+            elif self.parked is not None and pid == self.parked.pid:
+                self.parked.handoff.close()
+                self.parked = None
+
+
+@dataclasses.dataclass
+class Handoff:
+    """How C gets its work: ``job`` on ``fds`` now, or both later through ``socket``."""
+
+    job: dict[str, Any] | None
+    fds: list[int]
+    socket: socket.socket | None
 
 
 def _returncode(status: int) -> int:
@@ -157,17 +243,16 @@ def _returncode(status: int) -> int:
 
 def _run_child(
     report: int,
-    fds: list[int],
-    message: dict[str, Any],
-    entry: Callable[[], None],
-    seccomp: bytes,
-    control: int,
+    handoff: Handoff,
+    entries: dict[str, Callable[[], None]],
+    box: Box,
+    control: socket.socket,
 ) -> None:
     """A, then B and C: never returns."""
     code = 1
     try:
-        os.close(control)
-        _confine(report, fds, message, entry, seccomp)
+        control.close()
+        _confine(report, handoff, entries, box)
         code = 0
     except BaseException as err:  # anything before the entry is a set-up failure
         _write(report, f"error {type(err).__name__}: {err}")
@@ -181,11 +266,7 @@ def _write(fd: int, line: str) -> None:
 
 
 def _confine(
-    report: int,
-    fds: list[int],
-    message: dict[str, Any],
-    entry: Callable[[], None],
-    seccomp: bytes,
+    report: int, handoff: Handoff, entries: dict[str, Callable[[], None]], box: Box
 ) -> None:
     uid, gid = os.getuid(), os.getgid()
     linux.unshare(linux.CLONE_NEWUSER)
@@ -212,14 +293,13 @@ def _confine(
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     hidden = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
-    linux.mount("tmpfs", "/tmp", "tmpfs", hidden, f"size={int(message['tmp_bytes'])},mode=1777")
+    linux.mount("tmpfs", "/tmp", "tmpfs", hidden, f"size={box.tmp_bytes},mode=1777")
     linux.mount("tmpfs", "/proc", "tmpfs", hidden | linux.MS_RDONLY, "size=4k,mode=555")
-    limit = int(message["max_processes"])
-    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_NPROC, (box.max_processes, box.max_processes))
     os.chdir("/")
     worker = os.fork()
     if worker == 0:
-        _become_worker(report, fds, message, entry, seccomp)
+        _become_worker(report, handoff, entries, box.seccomp)
     doom.arm(worker)
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
@@ -255,15 +335,9 @@ class _Doom:
 
 
 def _become_worker(
-    report: int,
-    fds: list[int],
-    message: dict[str, Any],
-    entry: Callable[[], None],
-    seccomp: bytes,
+    report: int, handoff: Handoff, entries: dict[str, Callable[[], None]], seccomp: bytes
 ) -> None:
-    """C: drop everything, then run the entry; never returns."""
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
+    """C: drop everything, wait for the work if parked, then run the entry; never returns."""
     signal.set_wakeup_fd(-1)
     for signum in (signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
@@ -271,14 +345,27 @@ def _become_worker(
     linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
     linux.load_seccomp(seccomp)
     _write(report, "ok")
+    job, fds = handoff.job, handoff.fds
+    if handoff.socket is not None:
+        keep = handoff.socket.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        data, fds, _flags, _addr = socket.recv_fds(handoff.socket, MAX_MESSAGE, 3)
+        if not data or len(fds) != 3:
+            os._exit(0)  # the zygote is gone, or never sent work
+        job = json.loads(data)
+    assert job is not None
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    entry = entries[job["entry"]]
     # Fresh stdio objects on the new descriptors (the zygote's carry its own buffers).
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(  # noqa: SIM115
         2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
     )
-    sys.argv = ["-c", *message["argv"]]
+    sys.argv = ["-c", *job["argv"]]
     if "random" in sys.modules:  # forked workers must not share the zygote's sequence
         sys.modules["random"].seed()
     code = 0

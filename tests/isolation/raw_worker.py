@@ -57,7 +57,10 @@ class RawLauncher:
         return proc
 
     def run(self, code: str, timeout: float = 120) -> RawOutcome:
-        proc = self.start(code)
+        return self.finish(self.start(code), timeout)
+
+    def finish(self, proc: IsolatedProcess, timeout: float = 120) -> RawOutcome:
+        """Close the worker's stdin (what is left of it), wait for its report and its end."""
         out, err = proc.communicate(timeout=timeout)
         lines = out.decode("utf-8", "replace").strip().splitlines()
         report = json.loads(lines[-1]) if lines else None

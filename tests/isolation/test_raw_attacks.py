@@ -259,21 +259,23 @@ result["written"] = written
     assert attack(raw, "import os\nresult['tmp'] = os.listdir('/tmp')")["tmp"] == []
 
 
-def _sandbox_processes() -> list[psutil.Process]:
+def _in_namespace(namespace: str) -> list[int]:
+    """Host pids of the processes in the PID namespace ``namespace`` (``pid:[inode]``)."""
     found = []
-    for proc in psutil.process_iter(["uids"]):
-        uids = proc.info["uids"]
-        if uids is not None and uids.real == SETTINGS.uid:
-            found.append(proc)
+    for pid in psutil.pids():
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") == namespace:
+                found.append(pid)
+        except OSError:
+            continue
     return found
 
 
 def test_a_fork_bomb_is_capped_and_cleaned_up(raw: RawLauncher) -> None:
-    baseline = {p.pid for p in _sandbox_processes()}
-    result = attack(
-        raw,
-        """
-import os, time
+    proc = raw.start(
+        PRELUDE
+        + """
+import os, sys, time
 children = 0
 try:
     while children < 10000:
@@ -284,12 +286,19 @@ try:
 except OSError as err:
     result["error"] = type(err).__name__
 result["children"] = children
-""",
+sys.stdin.readline()  # hold on until the test has looked
+"""
     )
-    assert result["error"] == "BlockingIOError"  # EAGAIN from RLIMIT_NPROC
-    assert result["children"] < SETTINGS.max_processes
+    namespace = os.readlink(f"/proc/{proc.pid}/ns/pid")
+    assert namespace != os.readlink("/proc/self/ns/pid")
+    wait_for(lambda: len(_in_namespace(namespace)) >= 3)  # init, worker, children
+    assert len(_in_namespace(namespace)) <= SETTINGS.max_processes
+    outcome = raw.finish(proc)
+    assert outcome.returncode == 0, outcome.stderr
+    assert outcome.result["error"] == "BlockingIOError"  # EAGAIN from RLIMIT_NPROC
+    assert outcome.result["children"] < SETTINGS.max_processes
     # When the worker ends, its PID namespace ends, and every child with it.
-    wait_for(lambda: {p.pid for p in _sandbox_processes()} <= baseline)
+    wait_for(lambda: _in_namespace(namespace) == [])
 
 
 def test_signalling_another_process_has_no_effect(raw: RawLauncher, victim: psutil.Process) -> None:
