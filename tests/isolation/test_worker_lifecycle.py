@@ -14,7 +14,7 @@ import pytest
 
 from sidecar.isolation.launcher import IsolationStatus, launcher
 from sidecar.isolation.process import IsolatedProcess
-from sidecar.workers import Release, WorkerLimits, WorkerPool
+from sidecar.workers import Release, WorkerLimits, WorkerPool, WorkerProcess
 from tests.sidecar_runtime._fake_sdk import context
 from tests.sidecar_runtime._harness import skill_source
 from tests.sidecar_runtime.test_session import Runner, job_for
@@ -112,3 +112,24 @@ def test_workers_are_recycled_after_max_jobs() -> None:
         assert pids[0] == pids[1] != pids[2]
     finally:
         pool.close()
+
+
+def test_a_dead_zygote_is_replaced_and_its_workers_reported_dead() -> None:
+    import os
+    import signal
+
+    from sidecar.isolation.config import IsolationSettings
+    from sidecar.isolation.launcher import IsolatedLauncher
+
+    spawner = IsolatedLauncher(IsolationSettings(max_processes=8))
+    try:
+        before = WorkerProcess(WorkerLimits(), spawner)
+        before.wait_ready()
+        os.kill(spawner._zygote_pid, signal.SIGKILL)  # what a crash of the zygote would do
+        wait_for(lambda: not before.alive())
+        after = WorkerProcess(WorkerLimits(), spawner)  # a new zygote serves it
+        after.wait_ready()
+        assert after.alive()
+        after.kill()
+    finally:
+        spawner.close()

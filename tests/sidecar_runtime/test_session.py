@@ -29,7 +29,9 @@ MiB = 1024 * 1024
 @pytest.fixture(scope="module")
 def pool() -> Iterator[WorkerPool]:
     pool = WorkerPool(
-        WorkerLimits(job_cpu_seconds=1, wall_seconds=10, memory_bytes=300 * MiB),
+        # A generous wall clock: on a loaded host 1 CPU second can take many wall seconds, and
+        # the CPU limit must be what stops the burner.
+        WorkerLimits(job_cpu_seconds=1, wall_seconds=60, memory_bytes=300 * MiB),
         min_idle=1,
         max_workers=2,
     )
