@@ -14,14 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sidecar.capabilities import FakeCapabilityProvider, Inbox
 from sidecar.cli import skills_app
 from sidecar.isolation.config import IsolationSettings
 from sidecar.isolation.launcher import launcher
-from sidecar.server import running
 from tests.sidecar_runtime._engine import running_engine
 from tests.sidecar_runtime._harness import Harness, skill_source
-from tests.sidecar_runtime.conftest import settings_for
+from tests.sidecar_runtime.conftest import running_harness, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +31,8 @@ def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def harness_for(work: Path, engine_url: str, policy: str) -> Iterator[Harness]:
     isolation = IsolationSettings(enabled=False, unisolated=policy)  # type: ignore[arg-type]
     settings = settings_for(work, engine_url, f"lw-unisolated-{policy}", isolation=isolation)
-    inbox = Inbox(settings.inbox)
-    with running(settings, provider=FakeCapabilityProvider(inbox=inbox)) as sidecar:
-        harness = Harness(sidecar, engine_url, inbox)
-        try:
-            yield harness
-        finally:
-            harness.close()
+    with running_harness(settings, engine_url) as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")
