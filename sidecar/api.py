@@ -92,7 +92,7 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
 
     @api.get("/v1/skills")
     def list_skills() -> dict[str, Any]:
-        return {"data": sidecar.list_skills()}
+        return {"data": sidecar.list_skills(), "isolation": sidecar.isolation()}
 
     @api.get("/v1/skills/{skill_id}")
     def show(skill_id: str) -> dict[str, Any]:

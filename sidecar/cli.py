@@ -77,7 +77,8 @@ def list_skills(
     show_all: Annotated[bool, typer.Option("--all", help="Include removed skills.")] = False,
 ) -> None:
     """Every skill: state, active version, versions awaiting approval (removed: --all)."""
-    skills = Api(url).json("GET", "/v1/skills")["data"]
+    answer = Api(url).json("GET", "/v1/skills")
+    skills = answer["data"]
     hidden = 0 if show_all else sum(1 for s in skills if s["state"] == "removed")
     skills = [s for s in skills if show_all or s["state"] != "removed"]
     rows = [f"{'SKILL':<32} {'STATE':<18} {'ACTIVE':>6} {'LATEST':>6}  AWAITING"]
@@ -89,6 +90,9 @@ def list_skills(
         )
     if hidden:
         rows.append(f"({hidden} removed skill(s) not shown; --all lists them)")
+    if "isolation" in answer:  # a sidecar that reports it; never hide its absence
+        iso = answer["isolation"]
+        rows.append(f"\nworkers: {iso['detail']} (agent-written skills: {iso['agent_skills']})")
     emit(skills, as_json, "\n".join(rows))
 
 

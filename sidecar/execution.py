@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import inngest
 
@@ -50,12 +51,15 @@ class Runner:
         *,
         app_id: str,
         metrics: SidecarMetrics | None = None,
+        refusal: Callable[[str], str | None] | None = None,
     ) -> None:
         self.registry = registry
         self.pool = pool
         self.provider = provider
         self.app_id = app_id
         self.metrics = metrics
+        #: Skill id → why its code may not run here (no isolation in production), else None.
+        self.refusal = refusal
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         annotate(skill_id=target.skill_id, skill_version=target.version)
@@ -78,6 +82,9 @@ class Runner:
             raise
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
+        refusal = self.refusal(target.skill_id) if self.refusal else None
+        if refusal is not None:
+            raise inngest.NonRetriableError(f"[sandbox-isolation-unavailable] {refusal}")
         job = self._job(target)
         try:
             capabilities = build_capabilities(
@@ -88,7 +95,7 @@ class Runner:
         except ValueError as err:
             raise inngest.NonRetriableError(f"[capability-denied] {err}") from None
         try:
-            worker = self.pool.acquire()
+            worker = self.pool.acquire(f"{target.skill_id}@{target.version}")
         except PoolExhausted as err:
             raise RuntimeError(f"no worker free: {err}") from None  # retried by the engine
         session = Session(

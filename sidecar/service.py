@@ -36,6 +36,7 @@ from .core import read_core_skills
 from .execution import Runner
 from .files import is_skill_file, write_atomically
 from .intake import Intake
+from .isolation.launcher import launcher
 from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill, find_version
 from .metrics import SidecarMetrics
 from .publisher import Publisher
@@ -85,18 +86,37 @@ class Sidecar:
             logger=logging.getLogger("loopwright.sidecar.sdk"),
             middleware=[self.ledger.middleware],
         )
+        # Every process that runs skill code starts through this launcher: boxed by
+        # bubblewrap + namespaces + seccomp, or — said at start-up and in `skills list` — not.
+        self.launcher = launcher(settings.isolation)
+        if not self.launcher.status.isolated:
+            log.error(
+                "%s; agent-written skills %s", self.launcher.status.detail,
+                "are REFUSED (isolation.unisolated)" if self._refuses_unisolated()
+                else "still run (development: isolation.unisolated allows it)",
+            )  # fmt: skip
         self.pool = WorkerPool(
             settings.worker_limits,
             min_idle=settings.min_idle_workers,
             max_workers=settings.max_workers,
+            launcher=self.launcher,
         )
         self.metrics = SidecarMetrics(self.registry, self.pool.stats)
         self.runner = Runner(
-            self.registry, self.pool, self.provider, app_id=settings.app_id, metrics=self.metrics
+            self.registry,
+            self.pool,
+            self.provider,
+            app_id=settings.app_id,
+            metrics=self.metrics,
+            refusal=self.isolation_refusal,
         )
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
-        self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
+        self.warm = (
+            WarmSandboxes(settings.warm_sandboxes, self.launcher)
+            if settings.warm_sandboxes
+            else None
+        )
         self.core = (
             read_core_skills(
                 settings.core_dir, demo=settings.demo, constants=settings.core_constants
@@ -112,6 +132,8 @@ class Sidecar:
             ),
             reserved_for=core_fn_ids,
             warm=self.warm,
+            launcher=self.launcher,
+            refusal=self.isolation_refusal,
         )
         self.lifecycle = Lifecycle(
             self.registry, self.checker, settings.approval, self.publisher, settings.skills_dir,
@@ -130,6 +152,28 @@ class Sidecar:
             self.ledger.writer, retention_days(settings.ledger_retention_days)
         )
         self._prune: asyncio.Task[None] | None = None
+
+    def _refuses_unisolated(self) -> bool:
+        return self.settings.isolation.refuses_unisolated(self.settings.production)
+
+    def isolation_refusal(self, skill_id: str) -> str | None:
+        """Why this skill's code may not run here, or None (core skills always may)."""
+        if self.launcher.status.isolated or not self._refuses_unisolated():
+            return None
+        if skill_id in {c.skill_id for c in self.core}:
+            return None
+        return f"agent-written skills are refused here: {self.launcher.status.detail}"
+
+    def isolation(self) -> dict[str, Any]:
+        """What `skills list` and `/v1/status` show about worker isolation."""
+        return {
+            **self.launcher.status.to_json(),
+            "agent_skills": (
+                "run isolated" if self.launcher.status.isolated
+                else "refused" if self._refuses_unisolated()
+                else "run UNISOLATED (development)"
+            ),
+        }  # fmt: skip
 
     def _function_set(self, catalog: Catalog) -> FunctionSet:
         return FunctionSet(
@@ -226,6 +270,7 @@ class Sidecar:
             "sync": last.to_json() if last else None,
             "synced_at": self.publisher.last_at,
             "workers": self.pool.stats(),
+            "isolation": self.isolation(),
             "invalid_files": dict(self.intake.invalid_files),
             "approval_policy": self.settings.approval.to_json(),
             "core_skills": [c.skill_id for c in self.core],

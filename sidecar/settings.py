@@ -11,6 +11,7 @@ from typing import Any, Literal
 from loopwright.store import STORE_URL_ENV, store_url
 
 from .approval import ApprovalPolicy
+from .isolation.config import IsolationSettings
 from .workers import WorkerLimits
 
 SyncMode = Literal["engine", "put"]
@@ -42,6 +43,9 @@ class SidecarSettings:
     signing_key: str | None = None
     approval: ApprovalPolicy = dataclasses.field(default_factory=ApprovalPolicy)
     worker_limits: WorkerLimits = dataclasses.field(default_factory=WorkerLimits)
+    #: How workers and dry runs are boxed, and whether agent-written skills run where they
+    #: cannot be (``unisolated``: allow / refuse / auto = refuse when ``signing_key`` is set).
+    isolation: IsolationSettings = dataclasses.field(default_factory=IsolationSettings)
     min_idle_workers: int = 1
     max_workers: int = 4
     #: Validation sandboxes started ahead of time (0: start one per validation).
@@ -75,6 +79,11 @@ class SidecarSettings:
         return store_url(
             self.store_url or os.environ.get(STORE_URL_ENV) or self.db.parent / "platform.db"
         )
+
+    @property
+    def production(self) -> bool:
+        """Production mode: requests are signed (Cloud or self-hosted Inngest)."""
+        return self.signing_key is not None
 
     @property
     def origin(self) -> str:

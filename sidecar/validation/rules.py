@@ -343,6 +343,22 @@ _RULES = [
         "dry-run-sandbox",
         "The sandbox process died (e.g. a C-level stack overflow from a deeply nested value).",
     ),
+    Rule(
+        "sandbox-seccomp",
+        "dry-run-sandbox",
+        "Use only the skill API: the process made a system call skills may never make.",
+    ),
+    Rule(
+        "sandbox-isolation-unavailable",
+        "dry-run-sandbox",
+        "Run the sidecar where worker isolation works (Linux, bubblewrap, user namespaces), "
+        "or set isolation.unisolated = 'allow' for development.",
+    ),
+    Rule(
+        "sandbox-file-limit",
+        "dry-run-sandbox",
+        "Do not write files; keep data in step outputs.",
+    ),
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -1,10 +1,13 @@
 """Run a sandbox job in a separate, limited process, and classify how it ended.
 
-The process is ``python -I`` (no user site, no PYTHON* variables, no current directory on the
-path) started with an environment built from an allowlist — so no INNGEST_*, OPENAI_*, SLACK_*
-or any other secret — in ``/``, with its own session. It caps its own CPU time and address
-space before loading the skill (``sandbox_child.apply_limits``); the sidecar adds a wall-clock
-kill. A hostile skill can burn its CPU second, exhaust its memory or crash the interpreter
+The process is started by the isolation launcher (``sidecar.isolation``), like a run-time
+worker: forked from the sandbox's zygote into namespaces of its own (no network, no view of
+the platform's files or processes, a seccomp filter) where the host allows it; otherwise, and
+said so, as ``python -I`` (no user site, no PYTHON* variables, no current directory on the
+path). Either way its environment is built from an allowlist — so no INNGEST_*, OPENAI_*,
+SLACK_* or any other secret — in ``/``, with its own session. It caps its own CPU time and
+address space before loading the skill (``sandbox_child.apply_limits``); the sidecar adds a
+wall-clock kill. A hostile skill can burn its CPU second, exhaust its memory or crash the interpreter
 (``hash()`` of a very deep tuple segfaults CPython); the sidecar only sees an exit status.
 """
 
@@ -14,21 +17,19 @@ import dataclasses
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pydantic
 
+from sidecar.isolation.launcher import IsolationError, Launcher, Process, launcher
+from sidecar.isolation.launcher import start_plain as start
+from sidecar.isolation.verdicts import death_of
+from sidecar.isolation.view import PROJECT_ROOT as _ROOT
+
 from .jobs import Message, SandboxJob, SandboxLimits
 
-#: The whole environment a sandbox process gets. Nothing is inherited from the sidecar.
-SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from sidecar.validation.sandbox_child import main; main()"
-)
+PROJECT_ROOT = str(_ROOT)
+__all__ = ["PROJECT_ROOT", "SandboxOutcome", "Spawner", "run_job", "spawn_fresh", "start"]
 
 
 @dataclasses.dataclass
@@ -57,48 +58,33 @@ class SandboxOutcome:
             return "sandbox-timeout", "killed after the wall-clock limit"
         if self.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
             return "sandbox-cpu-limit", "killed by the CPU-time limit"
-        if self.returncode < 0:
-            name = signal.Signals(-self.returncode).name
-            return "sandbox-crashed", f"the sandbox process died with {name}"
+        if self.returncode < 0:  # the seccomp filter, the file limit, a crash
+            return death_of(self.returncode, self.stderr_tail, "the sandbox process")
         detail = self.stderr_tail.strip().splitlines()[-1:] or ["no output"]
         if "MemoryError" in self.stderr_tail:
             return "sandbox-memory-limit", "out of memory"
         return "sandbox-crashed", f"the sandbox process exited with {self.returncode}: {detail[0]}"
 
 
-def sandbox_command() -> list[str]:
-    return [sys.executable, "-I", "-c", _BOOT, PROJECT_ROOT]
-
-
-def start(command: list[str]) -> subprocess.Popen[bytes]:
-    """Start a process the way every sandbox process starts: scrubbed, detached, in /."""
-    return subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(SANDBOX_ENV),
-        cwd="/",
-        close_fds=True,
-        start_new_session=True,
-    )
-
-
 #: Starts a sandbox process. The default starts a fresh one; the sidecar passes a pool of
 #: processes started ahead of time (they import while idle and read their job from stdin,
 #: so they hold no skill code until ``run_job`` hands them one).
-Spawner = Callable[[], "subprocess.Popen[bytes]"]
+Spawner = Callable[[], Process]
 
 
-def spawn_fresh() -> subprocess.Popen[bytes]:
-    return start(sandbox_command())
+def spawn_fresh(spawner: Launcher | None = None) -> Process:
+    """A new sandbox process: isolated like a worker (``sidecar.isolation``) where possible."""
+    return (spawner or launcher()).spawn("sandbox", [])
 
 
 def run_job(job: SandboxJob, limits: SandboxLimits, spawn: Spawner | None = None) -> SandboxOutcome:
     job = job.model_copy(
         update={"cpu_seconds": limits.cpu_seconds, "memory_bytes": limits.memory_bytes}
     )
-    proc = (spawn or spawn_fresh)()
+    try:
+        proc = (spawn or spawn_fresh)()
+    except IsolationError as failure:
+        return SandboxOutcome(messages=[], returncode=1, timed_out=False, stderr_tail=str(failure))
     timed_out = False
     try:
         out, err = proc.communicate(job.model_dump_json().encode(), timeout=limits.wall_seconds)
@@ -108,7 +94,7 @@ def run_job(job: SandboxJob, limits: SandboxLimits, spawn: Spawner | None = None
         out, err = proc.communicate()
     return SandboxOutcome(
         messages=_parse(out),
-        returncode=proc.returncode,
+        returncode=proc.wait(),
         timed_out=timed_out,
         stderr_tail=err.decode("utf-8", "replace")[-2000:],
     )

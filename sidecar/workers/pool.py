@@ -1,14 +1,19 @@
 """A warm pool of worker processes, so running a step never waits for a process to start.
 
-``acquire`` hands out an idle, ready worker (starting one only when none is idle and the pool
-is below ``max_workers``); ``release`` takes it back in one of three conditions:
+A worker belongs to one *owner* — one skill version — from its first job to its death, and is
+never handed to another: whatever one version's code leaves in its interpreter (or its
+``/tmp``) no other version sees. ``acquire(owner)`` hands out an idle worker of that owner,
+else a *spare* (started ahead, ready, holding no skill code yet) that becomes the owner's,
+else starts one while the pool is below ``max_workers``, else replaces the least recently
+used idle worker of another owner. ``release`` takes it back in one of three conditions:
 
 * ``clean`` — the job ended (``done`` / ``failed``): the worker is reusable as is;
 * ``abandon`` — the SDK interrupted the handler mid-job (that is how every new step ends a
   request): the worker is told to unwind and reused once it confirms;
 * ``kill`` — it broke the protocol, a limit, or a deadline: it is killed and replaced.
 
-A background thread keeps ``min_idle`` workers started ahead of demand.
+A background thread keeps ``min_idle`` spares started ahead of demand. A worker is replaced
+after ``limits.max_jobs`` jobs or before it reaches its lifetime CPU allowance.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import enum
 import logging
 import threading
 import time
+
+from sidecar.isolation.launcher import IsolationError, Launcher
 
 from .process import WorkerLimits, WorkerProcess
 from .protocol import ChannelError
@@ -46,6 +53,7 @@ class WorkerPool:
         min_idle: int = 1,
         max_workers: int = 4,
         acquire_timeout: float = 60.0,
+        launcher: Launcher | None = None,
     ) -> None:
         if max_workers < 1 or not 0 <= min_idle <= max_workers:
             raise ValueError("need 0 <= min_idle <= max_workers and max_workers > 0")
@@ -53,8 +61,10 @@ class WorkerPool:
         self.min_idle = min_idle
         self.max_workers = max_workers
         self.acquire_timeout = acquire_timeout
-        self._idle: list[WorkerProcess] = []
-        self._count = 0  # idle + busy + starting
+        self.launcher = launcher
+        self._spare: list[WorkerProcess] = []
+        self._idle: dict[str, list[WorkerProcess]] = {}
+        self._count = 0  # spare + idle + busy + starting
         self._cond = threading.Condition()
         self._closed = False
         self._refill = threading.Event()
@@ -64,12 +74,20 @@ class WorkerPool:
 
     # --- public -------------------------------------------------------------------------
 
-    def acquire(self) -> WorkerProcess:
+    def acquire(self, owner: str) -> WorkerProcess:
+        """A ready worker that belongs to ``owner`` (e.g. ``"skill-id@3"``) alone."""
+        if not owner:
+            raise ValueError("a worker must belong to an owner (one skill version)")
         deadline = time.monotonic() + self.acquire_timeout
         while True:
-            worker = self._take(deadline)
+            worker = self._take(owner, deadline)
             if worker is None:
                 worker = self._start()
+            if worker.owner is None:
+                worker.owner = owner
+            elif worker.owner != owner:  # cannot happen; refuse loudly rather than mix skills
+                self._discard(worker)
+                raise RuntimeError(f"worker of {worker.owner} offered to {owner}")
             try:
                 worker.wait_ready()
                 worker.settle()
@@ -96,13 +114,16 @@ class WorkerPool:
                 self._count -= 1
                 worker.kill()
                 return
-            self._idle.append(worker)
-            self._cond.notify()
+            assert worker.owner is not None
+            worker.last_used = time.monotonic()
+            self._idle.setdefault(worker.owner, []).append(worker)
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            idle, self._idle = self._idle, []
+            idle = self._spare + [w for ws in self._idle.values() for w in ws]
+            self._spare, self._idle = [], {}
             self._count -= len(idle)
             self._cond.notify_all()
         self._refill.set()
@@ -111,40 +132,71 @@ class WorkerPool:
 
     def stats(self) -> dict[str, int]:
         with self._cond:
-            return {"idle": len(self._idle), "total": self._count, "max": self.max_workers}
+            idle = sum(len(ws) for ws in self._idle.values())
+            return {
+                "idle": idle + len(self._spare),
+                "spare": len(self._spare),
+                "total": self._count,
+                "max": self.max_workers,
+            }
 
     # --- internals ----------------------------------------------------------------------
 
-    def _take(self, deadline: float) -> WorkerProcess | None:
-        """An idle worker; None when the caller should start one (a slot was reserved)."""
+    def _take(self, owner: str, deadline: float) -> WorkerProcess | None:
+        """An idle worker of ``owner`` or a spare; None when the caller should start one (a
+        slot was reserved, if need be by replacing another owner's idle worker)."""
         with self._cond:
             while True:
                 if self._closed:
                     raise PoolClosed("the worker pool is closed")
-                if self._idle:
-                    return self._idle.pop()  # the most recently used: its caches are warm
+                mine = self._idle.get(owner)
+                if mine:
+                    worker = mine.pop()  # the most recently used: its caches are warm
+                    if not mine:
+                        del self._idle[owner]
+                    return worker
+                if self._spare:
+                    return self._spare.pop(0)  # the oldest has had the most time to start
                 if self._count < self.max_workers:
                     self._count += 1
+                    return None
+                victim = self._least_recently_used()
+                if victim is not None:
+                    # The slot passes from the victim to the caller: the count is unchanged.
+                    threading.Thread(target=victim.kill, daemon=True).start()
+                    self._refill.set()
                     return None
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise PoolExhausted(f"all {self.max_workers} workers stayed busy")
                 self._cond.wait(left)
 
+    def _least_recently_used(self) -> WorkerProcess | None:
+        """Remove and return the idle worker used longest ago (caller holds the lock)."""
+        candidates = [w for ws in self._idle.values() for w in ws]
+        if not candidates:
+            return None
+        victim = min(candidates, key=lambda w: w.last_used)
+        assert victim.owner is not None
+        self._idle[victim.owner].remove(victim)
+        if not self._idle[victim.owner]:
+            del self._idle[victim.owner]
+        return victim
+
     def _start(self) -> WorkerProcess:
         try:
-            return WorkerProcess(self.limits)
+            return WorkerProcess(self.limits, self.launcher)
         except BaseException:
             with self._cond:
                 self._count -= 1
-                self._cond.notify()
+                self._cond.notify_all()
             raise
 
     def _discard(self, worker: WorkerProcess) -> None:
         worker.kill()
         with self._cond:
             self._count -= 1
-            self._cond.notify()
+            self._cond.notify_all()
         self._refill.set()
 
     def _keep_warm(self) -> None:
@@ -155,13 +207,13 @@ class WorkerPool:
                 with self._cond:
                     if self._closed:
                         return
-                    short = len(self._idle) < self.min_idle and self._count < self.max_workers
+                    short = len(self._spare) < self.min_idle and self._count < self.max_workers
                     if not short:
                         break
                     self._count += 1
                 try:
                     worker = self._start()
-                except OSError as err:
+                except (OSError, IsolationError) as err:
                     log.error("could not start a worker: %s", err)
                     time.sleep(1.0)
                     continue
@@ -177,5 +229,5 @@ class WorkerPool:
                         self._count -= 1
                         worker.kill()
                         return
-                    self._idle.append(worker)
-                    self._cond.notify()
+                    self._spare.append(worker)
+                    self._cond.notify_all()

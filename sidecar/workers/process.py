@@ -1,10 +1,11 @@
 """One worker process, seen from the sidecar: start it, talk to it, kill it.
 
-The process starts like the validation sandbox (``validation.sandbox.start``: ``python -I``,
-an allowlisted environment with no INNGEST_*, LLM or Slack secret, cwd ``/``, its own
-session) and limits itself (``child.apply_limits``). Its stderr is drained by a thread that
-keeps the tail, so a chatty skill can never block it on a full pipe and a crash can be
-explained.
+The process is started by the isolation launcher (``sidecar.isolation``): forked from the
+sandbox's zygote into namespaces of its own with a seccomp filter, or — where isolation is
+unavailable, and said so — as ``python -I`` with an allowlisted environment (no INNGEST_*,
+LLM or Slack secret), cwd ``/``, its own session. Either way it limits itself
+(``child.apply_limits``). Its stderr is drained by a thread that keeps the tail, so a chatty
+skill can never block it on a full pipe and a crash can be explained.
 """
 
 from __future__ import annotations
@@ -12,19 +13,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import signal
 import subprocess
-import sys
 import threading
 from typing import IO
 
-from sidecar.validation.sandbox import PROJECT_ROOT, start
+from sidecar.isolation.launcher import Launcher, launcher
+from sidecar.isolation.verdicts import death_of
 
 from .protocol import Channel, ChannelError, Message
-
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from sidecar.workers.child import main; main()"
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,18 +38,19 @@ class WorkerLimits:
     wall_seconds: float = 30.0
     #: Seconds a fresh worker may take to import and say ``ready``.
     start_seconds: float = 30.0
-    #: Jobs before a worker is replaced (bounds what one interpreter accumulates).
-    max_jobs: int = 1000
+    #: Jobs (SDK calls) before a worker is replaced: bounds what one interpreter (and its
+    #: skill's code) accumulates.
+    max_jobs: int = 500
 
 
 class WorkerProcess:
-    def __init__(self, limits: WorkerLimits) -> None:
+    def __init__(self, limits: WorkerLimits, spawner: Launcher | None = None) -> None:
         self.limits = limits
         config = {
             "memory_bytes": limits.memory_bytes,
             "lifetime_cpu_seconds": limits.lifetime_cpu_seconds,
         }
-        self._proc = start([sys.executable, "-I", "-c", _BOOT, PROJECT_ROOT, json.dumps(config)])
+        self._proc = (spawner or launcher()).spawn("worker", [json.dumps(config)])
         assert self._proc.stdin and self._proc.stdout and self._proc.stderr
         self.channel = Channel(self._proc.stdin.fileno(), self._proc.stdout.fileno())
         self._stderr_tail = b""
@@ -65,6 +62,9 @@ class WorkerProcess:
         self.cpu = 0.0
         #: Set when a job was abandoned: its ``abandoned`` answer is still to be read.
         self.owes_answer = False
+        #: The one skill version this worker serves, from its first job on (see the pool).
+        self.owner: str | None = None
+        self.last_used = 0.0
 
     @property
     def pid(self) -> int:
@@ -115,17 +115,7 @@ class WorkerProcess:
 
     def death(self) -> tuple[str, str]:
         """(rule id, message) explaining why the worker is gone, after ``kill``."""
-        code = self._proc.poll()
-        tail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()[-1:]
-        if code is None:
-            return "sandbox-crashed", "the worker stopped answering"
-        if code == -signal.SIGXCPU:
-            return "sandbox-cpu-limit", "killed by the CPU-time limit"
-        if code < 0 and code != -signal.SIGKILL:
-            return "sandbox-crashed", f"the worker died with {signal.Signals(-code).name}"
-        if "MemoryError" in self._stderr_tail.decode("utf-8", "replace"):
-            return "sandbox-memory-limit", "out of memory"
-        return "sandbox-crashed", f"the worker exited with {code}: {tail[0] if tail else ''}"
+        return death_of(self._proc.poll(), self._stderr_tail.decode("utf-8", "replace"))
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         for chunk in iter(lambda: stream.read1(4096), b""):  # type: ignore[attr-defined]

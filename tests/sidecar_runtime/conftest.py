@@ -4,6 +4,7 @@ real inbox. A module may set ``SIDECAR_SETTINGS = {...}`` to override settings."
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,13 @@ def harness(
     work = tmp_path_factory.mktemp(name)
     overrides = getattr(request.module, "SIDECAR_SETTINGS", {})
     settings = settings_for(work, engine_url, f"lw-{name.replace('_', '-')}", **overrides)
+    with running_harness(settings, engine_url) as harness:
+        yield harness
+
+
+@contextlib.contextmanager
+def running_harness(settings: SidecarSettings, engine_url: str) -> Iterator[Harness]:
+    """A sidecar with these settings, running in a thread, and a harness to drive it."""
     inbox = Inbox(settings.inbox)
     with running(settings, provider=FakeCapabilityProvider(inbox=inbox)) as sidecar:
         harness = Harness(sidecar, engine_url, inbox)

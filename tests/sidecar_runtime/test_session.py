@@ -29,7 +29,9 @@ MiB = 1024 * 1024
 @pytest.fixture(scope="module")
 def pool() -> Iterator[WorkerPool]:
     pool = WorkerPool(
-        WorkerLimits(job_cpu_seconds=1, wall_seconds=10, memory_bytes=300 * MiB),
+        # A generous wall clock: on a loaded host 1 CPU second can take many wall seconds, and
+        # the CPU limit must be what stops the burner.
+        WorkerLimits(job_cpu_seconds=1, wall_seconds=60, memory_bytes=300 * MiB),
         min_idle=1,
         max_workers=2,
     )
@@ -70,7 +72,7 @@ class Runner:
             FakeCapabilityProvider().backends(self.job.skill_id, self.job.manifest.capabilities),
             lambda call: None,
         )
-        worker = self.pool.acquire()
+        worker = self.pool.acquire(f"{self.job.skill_id}@{self.job.version}")
         self.pids.append(worker.pid)
         session = Session(worker, ctx, self.job, caps, cpu_seconds=1)
         try:
@@ -209,7 +211,7 @@ def test_workers_hold_no_secrets_and_carry_limits(monkeypatch: pytest.MonkeyPatc
     limits = WorkerLimits(memory_bytes=300 * MiB, lifetime_cpu_seconds=120)
     fresh = WorkerPool(limits, min_idle=0, max_workers=1)
     try:
-        worker = fresh.acquire()
+        worker = fresh.acquire("skill@1")
         environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
         names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
         assert names <= {"PATH", "LANG", "LC_ALL", "LC_CTYPE"}
