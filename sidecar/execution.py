@@ -19,7 +19,7 @@ from sidecar.capabilities import CapabilityProvider
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
 from sidecar.registry import Registry
-from sidecar.workers import Job, PoolExhausted, Session, WorkerPool
+from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
 
 from .catalog import skill_spec
 
@@ -47,11 +47,13 @@ class Runner:
         provider: CapabilityProvider,
         *,
         app_id: str,
+        budgets: RunBudgets | None = None,
     ) -> None:
         self.registry = registry
         self.pool = pool
         self.provider = provider
         self.app_id = app_id
+        self.budgets = budgets or RunBudgets()
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         pin: JSON = ctx.step.run(
@@ -76,7 +78,12 @@ class Runner:
         except PoolExhausted as err:
             raise RuntimeError(f"no worker free: {err}") from None  # retried by the engine
         session = Session(
-            worker, ctx, job, capabilities, cpu_seconds=self.pool.limits.job_cpu_seconds
+            worker,
+            ctx,
+            job,
+            capabilities,
+            cpu_seconds=self.pool.limits.job_cpu_seconds,
+            budgets=self.budgets,
         )
         try:
             return session.run()

@@ -41,7 +41,7 @@ from .sync import EngineSync, PutSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
-from .workers import WorkerPool
+from .workers import RunBudgets, WorkerPool
 
 log = logging.getLogger("loopwright.sidecar")
 
@@ -76,7 +76,13 @@ class Sidecar:
         self.provider = provider or PlatformCapabilityProvider(
             CapabilityServices.build(CapabilitySettings.from_env())
         )
-        self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
+        self.runner = Runner(
+            self.registry,
+            self.pool,
+            self.provider,
+            app_id=settings.app_id,
+            budgets=RunBudgets(settings.run_limits),
+        )
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None

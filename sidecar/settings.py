@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from .approval import ApprovalPolicy
-from .workers import WorkerLimits
+from .workers import RunLimits, WorkerLimits
 
 SyncMode = Literal["engine", "put"]
 
@@ -33,6 +33,8 @@ class SidecarSettings:
     signing_key: str | None = None
     approval: ApprovalPolicy = dataclasses.field(default_factory=ApprovalPolicy)
     worker_limits: WorkerLimits = dataclasses.field(default_factory=WorkerLimits)
+    #: Per-run budgets (steps, wall time and CPU across calls, events) and event rates.
+    run_limits: RunLimits = dataclasses.field(default_factory=RunLimits)
     min_idle_workers: int = 1
     max_workers: int = 4
     #: Validation sandboxes started ahead of time (0: start one per validation).

@@ -36,6 +36,7 @@ LAYERS = (
     "facade",
     "dry-run",
     "dry-run-sandbox",
+    "run-budget",
 )
 
 _RULES = [
@@ -179,6 +180,12 @@ _RULES = [
         "ast-policy",
         "Move clock and random calls into the function passed to ctx.step.run; replays "
         "re-run everything outside steps.",
+    ),
+    Rule(
+        "step-limit",
+        "ast-policy",
+        "Keep a run under 999 steps: a step inside `for … in range(N)` runs N times; do the "
+        "loop inside one step, or batch it into fewer steps.",
     ),
     Rule("regex-invalid", "ast-policy", "Fix the regular expression."),
     Rule(
@@ -328,6 +335,30 @@ _RULES = [
         "dry-run",
         "Make code outside steps take the same path on every replay; move clocks, random "
         "and I/O into steps.",
+    ),
+    # run-budget (the sidecar, across the calls of a run)
+    Rule(
+        "runtime-step-limit",
+        "run-budget",
+        "Take fewer steps per run (at most 999): batch work into fewer, larger steps, or split "
+        "it over several runs.",
+    ),
+    Rule(
+        "run-budget-cpu",
+        "run-budget",
+        "Do less work per run; the CPU of all the run's calls added up passed its budget.",
+    ),
+    Rule(
+        "run-budget-wall",
+        "run-budget",
+        "Do less work per run; the wall-clock time of all the run's calls added up passed its "
+        "budget (sleeps and waits do not count).",
+    ),
+    Rule(
+        "runtime-event-cap",
+        "run-budget",
+        "Send fewer events: a run and a skill per minute may send only so many (settings "
+        "run_limits.max_events_per_run / max_events_per_minute).",
     ),
     # dry-run-sandbox (process limits)
     Rule("sandbox-cpu-limit", "dry-run-sandbox", "Do less work per run; the CPU limit was hit."),
