@@ -13,6 +13,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from sidecar.facade.text import printable
+
 from .history_client import History, HistoryError, engine_url
 
 runs_app = typer.Typer(
@@ -133,7 +135,7 @@ def show_command(
     style = STATUS_STYLE.get(run["status"], "")
     console.print(
         Text.assemble(
-            (f"{run.get('function_slug')} ", "bold"),
+            (f"{printable(run.get('function_slug'))} ", "bold"),
             (run["status"], style),
             f"  started {run['run_started_at']}  took {duration(run['run_started_at'], run['ended_at'])}",
         )
@@ -145,7 +147,7 @@ def show_command(
         shown = step["error"] if step["error"] is not None else step["output"]
         table.add_row(
             str(i),
-            step["name"],
+            printable(step["name"]),
             step["kind"],
             Text(step["status"], style=STATUS_STYLE.get(step["status"], "")),
             str(step["attempts"]),

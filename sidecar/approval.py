@@ -50,6 +50,9 @@ class ApprovalPolicy:
     #: Whether sending events / invoking functions may go live without approval.
     auto_emits: bool = False
     auto_invokes: bool = False
+    #: Event names of other namespaces (``emit_grants``) a skill may send without approval
+    #: (none by default: sending another app's events always waits for a person).
+    auto_emit_grants: frozenset[str] = frozenset()
     #: Every version waits for a person.
     always_ask: bool = False
 
@@ -77,6 +80,9 @@ class ApprovalPolicy:
                     f"LLM budget ${caps.llm.per_week_usd}/week exceeds the default "
                     f"${self.max_llm_per_week_usd}/week"
                 )
+        foreign = sorted(set(manifest.emit_grants) - self.auto_emit_grants)
+        if foreign:
+            reasons.append(f"sends events of other namespaces (emit_grants) {foreign}")
         if manifest.emits and not self.auto_emits:
             reasons.append(f"sends events {sorted(manifest.emits)}")
         if manifest.invokes and not self.auto_invokes:
@@ -91,7 +97,7 @@ class ApprovalPolicy:
         if unknown:
             raise ValueError(f"unknown approval policy keys {unknown}; known: {sorted(known)}")
         values: dict[str, Any] = dict(data)
-        for key in ("auto_notify_channels", "auto_http_hosts"):
+        for key in ("auto_notify_channels", "auto_http_hosts", "auto_emit_grants"):
             if key in values:
                 values[key] = frozenset(values[key])
         return cls(**values)
@@ -104,4 +110,5 @@ class ApprovalPolicy:
         out = dataclasses.asdict(self)
         out["auto_notify_channels"] = sorted(self.auto_notify_channels)
         out["auto_http_hosts"] = sorted(self.auto_http_hosts)
+        out["auto_emit_grants"] = sorted(self.auto_emit_grants)
         return out

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from sidecar.facade.text import printable
 from skills_core.classify import CORE_SKILLS_DIR
 
 from .approval import ApprovalPolicy
@@ -91,7 +92,7 @@ def show(
     api = Api(url)
     if version is not None:
         data = api.json("GET", f"/v1/skills/{skill_id}/versions/{version}")
-        head = (
+        head = printable(
             f"{skill_id} v{data['number']}  {data['state']}  by {data['author']}: {data['reason']}"
         )
         emit(data, as_json, f"{head}\n\n{data['source']}")
@@ -100,7 +101,8 @@ def show(
     lines = [f"{data['id']}  {data['state']}  active: {data['active_version']}"]
     for v in data["versions"]:
         note = f"  ({v['note']})" if v["note"] else ""
-        lines.append(f"  v{v['number']:<4} {v['state']:<18} {v['author']:<7} {v['reason']}{note}")
+        line = f"  v{v['number']:<4} {v['state']:<18} {v['author']:<7} {v['reason']}{note}"
+        lines.append(printable(line))
     emit(data, as_json, "\n".join(lines))
 
 
@@ -120,7 +122,7 @@ def diff(
 
 def _outcome(data: dict[str, Any], as_json: bool) -> None:
     note = f" ({data['note']})" if data.get("note") else ""
-    emit(data, as_json, f"{data['skill_id']} v{data['version']}: {data['state']}{note}")
+    emit(data, as_json, printable(f"{data['skill_id']} v{data['version']}: {data['state']}{note}"))
 
 
 @skills_app.command("approve")

@@ -36,6 +36,7 @@ LAYERS = (
     "facade",
     "dry-run",
     "dry-run-sandbox",
+    "activation",
     "run-budget",
 )
 
@@ -227,6 +228,24 @@ _RULES = [
         "Remove the unused capability from MANIFEST['capabilities'] (least privilege).",
     ),
     Rule("emit-undeclared", "contract", "Add the event name to MANIFEST['emits']."),
+    Rule(
+        "emit-self-trigger",
+        "contract",
+        "Do not send an event the skill itself triggers on: name the outgoing event differently "
+        "(e.g. '<skill-id>/done'), or do the follow-up work in a step of the same run.",
+    ),
+    Rule(
+        "emit-namespace",
+        "contract",
+        "Send events named '<skill-id>/<name>'; to send another app's event, list it in both "
+        "MANIFEST['emits'] and MANIFEST['emit_grants'] (a person approves it).",
+    ),
+    Rule(
+        "text-unsafe",
+        "contract",
+        "Write names, descriptions and owners as one line of printable text: no newlines, tabs, "
+        "ANSI escapes, other control or bidirectional characters.",
+    ),
     Rule("invoke-undeclared", "contract", "Add the function id to MANIFEST['invokes']."),
     Rule("function-none", "contract", "Declare at least one @skill.function handler."),
     Rule("function-invalid", "contract", "Fix the @skill.function argument as the message says."),
@@ -335,6 +354,13 @@ _RULES = [
         "dry-run",
         "Make code outside steps take the same path on every replay; move clocks, random "
         "and I/O into steps.",
+    ),
+    # activation (the sidecar, when a version is about to go live)
+    Rule(
+        "trigger-cycle",
+        "activation",
+        "Break the loop: skills that start each other through events or invokes (the message "
+        "names the cycle) would run forever; send a different event, or merge the steps.",
     ),
     # run-budget (the sidecar, across the calls of a run)
     Rule(

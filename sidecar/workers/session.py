@@ -33,7 +33,7 @@ import inngest
 from sidecar.facade import scope
 from sidecar.facade.capabilities import Capabilities
 from sidecar.facade.errors import SkillViolation
-from sidecar.facade.events import RESERVED_EMIT_PREFIXES, event_name_problem
+from sidecar.facade.events import RESERVED_EMIT_PREFIXES, SOURCE_KEY, event_name_problem
 from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
 from sidecar.facade.payload import JSON, to_json_value
 from sidecar.facade.steps import STEP_ID_PATTERN
@@ -306,18 +306,24 @@ class Session:
     def _outgoing(self, events: object) -> list[inngest.Event]:
         if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS_PER_SEND:
             raise ValueError(f"send between 1 and {MAX_EVENTS_PER_SEND} events")
+        manifest = self.job.manifest
         out = []
         for raw in events:
             name = raw.get("name") if isinstance(raw, dict) else None
             if (
                 not isinstance(name, str)
-                or name not in self.job.manifest.emits
+                or name not in manifest.emits
                 or name.startswith(RESERVED_EMIT_PREFIXES)
+                or not (name.startswith(f"{manifest.id}/") or name in manifest.emit_grants)
             ):
                 raise WorkerBroken("runtime-emit-undeclared", f"sending {name!r} is not declared")
             data = raw.get("data") or {}
             if not isinstance(data, dict):
                 raise ValueError("event data must be an object")
+            # The sender's identity, set here whatever the worker put there.
+            source = {"skill": self.job.skill_id, "version": self.job.version,
+                      "run_id": self.ctx.run_id}  # fmt: skip
+            data = {**data, SOURCE_KEY: source}
             extra = {k: raw[k] for k in ("id", "ts") if raw.get(k) is not None}
             out.append(inngest.Event(name=name, data=data, **extra))
         return out

@@ -198,7 +198,11 @@ def test_events_waits_and_invokes_go_through_the_real_sdk(harness: Harness) -> N
         called = ctx.step.invoke("call", function_id="hr-callee", data={"x": 7})
         return {"sent": len(ids), "reply": got.data if got else None, "called": called}
         """,
-        manifest={"emits": ["test/hr-chain-sent"], "invokes": ["hr-callee"]},
+        manifest={
+            "emits": ["test/hr-chain-sent"],
+            "emit_grants": ["test/hr-chain-sent"],
+            "invokes": ["hr-callee"],
+        },
     )
     outcome = harness.submit("hr-chain", chain)
     assert outcome["state"] == "awaiting_approval"  # sends events, invokes: a person decides
