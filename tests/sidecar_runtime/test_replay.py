@@ -191,3 +191,31 @@ def test_events_per_run_are_capped_and_the_excess_never_sent(harness: Harness) -
     assert "max_events_per_run" in str(run["output"])
     sent = harness.engine.get("/v1/events", params={"name": "rp-chatty/ping"}).json()["data"]
     assert sorted(e["data"]["i"] for e in sent) == [0, 1, 2]  # the 4th was never sent
+
+
+def test_a_run_past_its_cpu_budget_fails_before_its_next_call_runs(harness: Harness) -> None:
+    source = skill_source(
+        "rp-budget",
+        """
+        first = ctx.step.run("first", lambda: 1)
+        ctx.step.sleep("gap", 1500)
+        second = ctx.step.run("second", lambda: first + 1)
+        return {"second": second}
+        """,
+    )
+    harness.write("rp-budget", source)
+    harness.wait_active("rp-budget", 1)
+    run = harness.run_of(harness.send("test/rp-budget"), timeout=30)
+    poll(
+        lambda: any(s.get("name") == "gap" for s in harness.steps(run["run_id"])),
+        what="the run to sleep",
+        timeout=30,
+    )
+    # As if its calls so far had burnt the whole budget (30 s in this module's settings).
+    harness.sidecar.runner.budgets.add_call(run["run_id"], wall_seconds=0.0, cpu_seconds=31.0)
+    done = harness.wait_run(run["run_id"], timeout=60)
+    assert done["status"] == "Failed"
+    assert "[run-budget-cpu]" in str(done["output"])
+    assert "run_limits.cpu_seconds" in str(done["output"])
+    names = [s.get("name") for s in harness.steps(run["run_id"])]
+    assert "second" not in names  # the step after the budget ran out never ran
