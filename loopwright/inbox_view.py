@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from sidecar.facade.text import printable
 from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
 
 console = Console(soft_wrap=True)
@@ -51,7 +53,10 @@ def _print(msg: InboxMessage, as_json: bool) -> None:
         return
     thread = f" (thread {msg.thread_key})" if msg.thread_key else ""
     console.print(
-        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{msg.skill_id}[/bold] → #{msg.channel}{thread}",
+        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{escape(printable(msg.skill_id))}[/bold] → "
+        f"#{escape(printable(msg.channel))}{escape(printable(thread))}",
         markup=True,
+        highlight=False,
     )
-    console.print(f"  {msg.text}", markup=False)
+    # Skill-written text: escaped, so it cannot move the cursor, recolour or fake a line.
+    console.print(f"  {printable(msg.text, keep_newlines=True)}", markup=False)

@@ -16,10 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from loopwright.store import STORE_URL_ENV, open_store
+from sidecar.facade.text import printable
 from skills_core.capabilities.incidents import Incident, IncidentNotFound, IncidentStore
 from skills_core.capabilities.notify.inbox import read_inbox
-
-from .text import plain
 
 incidents_app = typer.Typer(
     name="incidents",
@@ -107,20 +106,20 @@ def incidents_command(
             table.add_column(col, no_wrap=col != "SIGNALS")
         for i in found:
             table.add_row(
-                plain(i.id),
+                printable(i.id),
                 Text(i.state, style=STATE_STYLE.get(i.state, "")),
                 i.severity,
-                plain(",".join(i.signals)),
+                printable(",".join(i.signals)),
                 _when(i.onset),
                 f"{i.open_minutes:.0f}m",
-                plain(i.acked_by or ""),
+                printable(i.acked_by or ""),
             )
         console.print(table)
     for s in incidents.silences():
         console.print(
             Text(
-                f"silenced: {plain(s['service'])} until {_when(s['until'])} by "
-                f"{plain(s['by'])}{': ' + plain(s['reason']) if s['reason'] else ''}",
+                f"silenced: {printable(s['service'])} until {_when(s['until'])} by "
+                f"{printable(s['by'])}{': ' + printable(s['reason']) if s['reason'] else ''}",
                 style="yellow",
             )
         )
@@ -162,14 +161,14 @@ def show_command(
     if incident.acked_by:
         lines.append(f"acked    by {incident.acked_by} at {_when(incident.acked_at)}")
     for line in lines:
-        console.print(Text(plain(line)))
+        console.print(Text(printable(line)))
     if not thread:
         console.print(
             Text("thread: no messages in the inbox (Slack-only, or not posted yet)", style="dim")
         )
     for msg in thread:
-        console.print(Text(f"{msg.at:%m-%d %H:%M} {plain(msg.skill_id)}:", style="bold"))
-        console.print(Text("  " + plain(msg.text).replace("\\n", "\n  ")))
+        console.print(Text(f"{msg.at:%m-%d %H:%M} {printable(msg.skill_id)}:", style="bold"))
+        console.print(Text("  " + printable(msg.text).replace("\\n", "\n  ")))
 
 
 @incidents_app.command("ack")

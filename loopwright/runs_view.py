@@ -15,9 +15,9 @@ from rich.text import Text
 
 from loopwright.ledger import LedgerError, LedgerReader, RunRecord, StepRecord
 from loopwright.store import STORE_URL_ENV, StoreError, open_store
+from sidecar.facade.text import printable
 
 from .history_client import History, HistoryError, engine_url
-from .text import plain
 
 runs_app = typer.Typer(
     name="runs",
@@ -84,7 +84,7 @@ def runs_table(runs: list[RunRecord]) -> Table:
     for run in runs:
         table.add_row(
             run.run_id[:SHORT_ID],
-            plain(subject(run)),
+            printable(subject(run)),
             Text(run.status, style=STATUS_STYLE.get(run.status, "")),
             when(run.started_at),
             took(run.duration_ms),
@@ -99,11 +99,11 @@ def run_line(run: RunRecord) -> Text:
     stamp = when(run.ended_at if ended and run.ended_at else run.started_at)
     line = Text(f"{stamp}  {run.run_id[:SHORT_ID]}  ")
     line.append(f"{run.status:<9}", style=STATUS_STYLE.get(run.status, ""))
-    line.append(f" {plain(subject(run))}")
+    line.append(f" {printable(subject(run))}")
     if ended:
         line.append(f"  {took(run.duration_ms)}", style="dim")
     if run.error_message:
-        line.append(f"  {plain(run.error_message)[:120]}", style="red")
+        line.append(f"  {printable(run.error_message)[:120]}", style="red")
     return line
 
 
@@ -220,7 +220,7 @@ def show_command(
         console.print(
             Text(
                 f"parked: {parked.get('kind')} {parked.get('step_id') or ''} after "
-                f"{parked.get('failures')} failures: {plain(str(parked.get('error')))}",
+                f"{parked.get('failures')} failures: {printable(str(parked.get('error')))}",
                 style="bold red",
             )
         )
@@ -228,8 +228,8 @@ def show_command(
         fallback = ", fallback" if d["fallback"] else ""
         console.print(
             Text(
-                f"  decided {plain(str(d['subject']))}: {plain(str(d['label']))} "
-                f"(by {plain(str(d['decided_by']))}{fallback})"
+                f"  decided {printable(str(d['subject']))}: {printable(str(d['label']))} "
+                f"(by {printable(str(d['decided_by']))}{fallback})"
             )
         )
     if isinstance(step_outputs, str):
@@ -238,7 +238,7 @@ def show_command(
         console.print(Text("step outputs (engine):", style="bold"))
         for step in step_outputs:
             shown = step.get("error") if step.get("error") is not None else step.get("output")
-            console.print(Text(f"  {plain(str(step.get('name')))}:"))
+            console.print(Text(f"  {printable(str(step.get('name')))}:"))
             _print_json(shown, indent="    ")
     if run.output is not None:
         console.print(Text("output:", style="bold"))
@@ -250,14 +250,14 @@ def _print_header(run: RunRecord) -> None:
     trigger = f"cron {run.cron}" if run.cron else f"{run.trigger} {run.event_name or ''}"
     console.print(
         Text.assemble(
-            (f"{plain(subject(run))}  ", "bold"), (run.status, STATUS_STYLE.get(run.status, ""))
+            (f"{printable(subject(run))}  ", "bold"), (run.status, STATUS_STYLE.get(run.status, ""))
         )
     )
     attempts = f"{run.attempts} attempt{'s' if run.attempts != 1 else ''}"
     lines = [
         f"run      {run.run_id}",
-        f"function {plain(run.function_id)}",
-        f"trigger  {plain(trigger.strip())}",
+        f"function {printable(run.function_id)}",
+        f"trigger  {printable(trigger.strip())}",
         f"started  {started}, took {took(run.duration_ms)}, {attempts}",
     ]
     if run.llm_calls:
@@ -271,7 +271,7 @@ def _print_header(run: RunRecord) -> None:
         console.print(Text(line))
     if run.error_message:
         code = f"[{run.error_code}] " if run.error_code else ""
-        console.print(Text(f"error    {code}{plain(run.error_message)}", style="red"))
+        console.print(Text(f"error    {code}{printable(run.error_message)}", style="red"))
 
 
 def steps_table(steps: list[StepRecord]) -> Table:
@@ -288,11 +288,11 @@ def steps_table(steps: list[StepRecord]) -> Table:
     for i, step in enumerate(steps, 1):
         table.add_row(
             str(i),
-            plain(step.step_id),
+            printable(step.step_id),
             Text(step.status, style=STATUS_STYLE.get(step.status, "")),
             str(step.attempt + 1),
             took(step.duration_ms),
-            plain(step.error_message or ""),
+            printable(step.error_message or ""),
         )
     return table
 
@@ -301,7 +301,7 @@ def _print_json(value: Any, *, indent: str) -> None:
     """Pretty JSON, cut at a line boundary (never mid-token) with the count of what is left."""
     lines = json.dumps(value, indent=2, default=str, ensure_ascii=False).splitlines()
     for line in lines[:OUTPUT_LINES]:
-        console.print(Text(indent + plain(line)), soft_wrap=True)
+        console.print(Text(indent + printable(line)), soft_wrap=True)
     if len(lines) > OUTPUT_LINES:
         console.print(
             Text(f"{indent}… {len(lines) - OUTPUT_LINES} more lines (--json for all)", style="dim")

@@ -50,6 +50,9 @@ class ApprovalPolicy:
     #: Whether sending events / invoking functions may go live without approval.
     auto_emits: bool = False
     auto_invokes: bool = False
+    #: Event names of other namespaces (``emit_grants``) a skill may send without approval
+    #: (none by default: sending another app's events always waits for a person).
+    auto_emit_grants: frozenset[str] = frozenset()
     #: Every version waits for a person.
     always_ask: bool = False
 
@@ -79,6 +82,9 @@ class ApprovalPolicy:
                 )
         if caps.incidents:
             reasons.append("tracks incidents (it can open and resolve them)")
+        foreign = sorted(set(manifest.emit_grants) - self.auto_emit_grants)
+        if foreign:
+            reasons.append(f"sends events of other namespaces (emit_grants) {foreign}")
         if manifest.emits and not self.auto_emits:
             reasons.append(f"sends events {sorted(manifest.emits)}")
         if manifest.invokes and not self.auto_invokes:
@@ -93,7 +99,7 @@ class ApprovalPolicy:
         if unknown:
             raise ValueError(f"unknown approval policy keys {unknown}; known: {sorted(known)}")
         values: dict[str, Any] = dict(data)
-        for key in ("auto_notify_channels", "auto_http_hosts"):
+        for key in ("auto_notify_channels", "auto_http_hosts", "auto_emit_grants"):
             if key in values:
                 values[key] = frozenset(values[key])
         return cls(**values)
@@ -106,4 +112,5 @@ class ApprovalPolicy:
         out = dataclasses.asdict(self)
         out["auto_notify_channels"] = sorted(self.auto_notify_channels)
         out["auto_http_hosts"] = sorted(self.auto_http_hosts)
+        out["auto_emit_grants"] = sorted(self.auto_emit_grants)
         return out

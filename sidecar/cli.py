@@ -18,6 +18,7 @@ import typer
 
 from loopwright.config import core_constants, load_config
 from loopwright.http_errors import error_message
+from sidecar.facade.text import printable
 from skills_core.classify import CORE_SKILLS_DIR
 
 from .approval import ApprovalPolicy
@@ -178,7 +179,7 @@ def diff(
 
 def _outcome(data: dict[str, Any], as_json: bool) -> None:
     note = f" ({data['note']})" if data.get("note") else ""
-    emit(data, as_json, f"{data['skill_id']} v{data['version']}: {data['state']}{note}")
+    emit(data, as_json, printable(f"{data['skill_id']} v{data['version']}: {data['state']}{note}"))
 
 
 @skills_app.command("approve")

@@ -21,7 +21,7 @@ from sidecar.capabilities import CapabilityProvider
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
 from sidecar.registry import Registry
-from sidecar.workers import Job, PoolExhausted, Session, WorkerPool
+from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
 
 from .catalog import skill_spec
 from .metrics import SidecarMetrics
@@ -52,6 +52,7 @@ class Runner:
         app_id: str,
         metrics: SidecarMetrics | None = None,
         refusal: Callable[[str], str | None] | None = None,
+        budgets: RunBudgets | None = None,
     ) -> None:
         self.registry = registry
         self.pool = pool
@@ -60,6 +61,7 @@ class Runner:
         self.metrics = metrics
         #: Skill id → why its code may not run here (no isolation in production), else None.
         self.refusal = refusal
+        self.budgets = budgets or RunBudgets()
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         annotate(skill_id=target.skill_id, skill_version=target.version)
@@ -99,7 +101,12 @@ class Runner:
         except PoolExhausted as err:
             raise RuntimeError(f"no worker free: {err}") from None  # retried by the engine
         session = Session(
-            worker, ctx, job, capabilities, cpu_seconds=self.pool.limits.job_cpu_seconds
+            worker,
+            ctx,
+            job,
+            capabilities,
+            cpu_seconds=self.pool.limits.job_cpu_seconds,
+            budgets=self.budgets,
         )
         try:
             return session.run()

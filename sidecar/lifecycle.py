@@ -33,7 +33,9 @@ from .files import write_atomically
 from .publisher import Publisher
 from .registry import Author, Registry, Skill, TransitionError, Version, VersionState
 from .sync import SyncResult
+from .validation.cycles import Node, find_cycle
 from .validation.manifest import find_manifest
+from .validation.rules import rule
 
 log = logging.getLogger("loopwright.sidecar.lifecycle")
 
@@ -314,6 +316,18 @@ class Lifecycle:
         detail: str | None = None,
     ) -> Outcome:
         skill_id, number = version.skill_id, version.number
+        cycle = self._cycle(version)
+        if cycle is not None:
+            note = (
+                f"not activated: [trigger-cycle] {skill_id} v{number} would close a loop of "
+                f"skills starting each other: {'; then '.join(cycle)}. "
+                f"fix: {rule('trigger-cycle').fix}"
+            )
+            log.warning("%s", note)
+            if action in ("approve", "rollback"):
+                raise Refused(note)
+            self.registry.set_note(skill_id, number, note)
+            return Outcome.of(self.registry.version(skill_id, number))
 
         def activate() -> None:
             self.registry.activate(
@@ -334,6 +348,19 @@ class Lifecycle:
 
     def _skill(self, skill_id: str) -> Skill:
         return find_skill(self.registry, skill_id)
+
+    def _cycle(self, version: Version) -> list[str] | None:
+        """The loop this version would close with the live skills (see validation.cycles)."""
+        live = []
+        for skill in self.registry.skills():
+            if skill.active_version is None or skill.paused or skill.removed:
+                continue
+            if skill.id == version.skill_id:
+                continue
+            spec = skill_spec(self.registry.code(skill.id, skill.active_version))
+            live.append(Node.of(spec.manifest, (f.fn_id for f in spec.functions)))
+        spec = skill_spec(version)
+        return find_cycle(Node.of(spec.manifest, (f.fn_id for f in spec.functions)), live)
 
     def _version(self, skill_id: str, number: int) -> Version:
         return find_version(self.registry, skill_id, number)

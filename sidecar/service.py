@@ -46,7 +46,7 @@ from .sync import ClientSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
-from .workers import WorkerPool
+from .workers import RunBudgets, WorkerPool
 
 log = logging.getLogger("loopwright.sidecar")
 
@@ -109,6 +109,7 @@ class Sidecar:
             app_id=settings.app_id,
             metrics=self.metrics,
             refusal=self.isolation_refusal,
+            budgets=RunBudgets(settings.run_limits),
         )
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())

@@ -12,7 +12,7 @@ from loopwright.store import STORE_URL_ENV, store_url
 
 from .approval import ApprovalPolicy
 from .isolation.config import IsolationSettings
-from .workers import WorkerLimits
+from .workers import RunLimits, WorkerLimits
 
 SyncMode = Literal["engine", "put"]
 
@@ -46,6 +46,8 @@ class SidecarSettings:
     #: How workers and dry runs are boxed, and whether agent-written skills run where they
     #: cannot be (``unisolated``: allow / refuse / auto = refuse when ``signing_key`` is set).
     isolation: IsolationSettings = dataclasses.field(default_factory=IsolationSettings)
+    #: Per-run budgets (steps, wall time and CPU across calls, events) and event rates.
+    run_limits: RunLimits = dataclasses.field(default_factory=RunLimits)
     min_idle_workers: int = 1
     max_workers: int = 4
     #: Validation sandboxes started ahead of time (0: start one per validation).

@@ -21,6 +21,9 @@ MAX_EVENT_NAME = 128
 RESERVED_EMIT_PREFIXES = ("inngest/", "loopwright/")
 #: Prefixes no skill may trigger on.
 RESERVED_TRIGGER_PREFIXES = ("inngest/",)
+#: The key of sent event data where the platform writes the sender's identity
+#: (``{"skill", "version", "run_id"}``); a skill cannot set it, a receiver can trust it.
+SOURCE_KEY = "loopwright"
 
 
 def event_name_problem(name: object) -> str | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 #: Inngest's cap on one step's serialized output.
 MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024
-#: Inngest's cap on the number of steps in one run.
-MAX_STEPS_PER_RUN = 1000
+#: Steps one run of a skill may take: Inngest's cap is 1000 per run, and the platform spends
+#: one on the version pin (``loopwright-version``).
+MAX_STEPS_PER_RUN = 999
 #: Events one ``ctx.step.send_event`` may send.
 MAX_EVENTS_PER_SEND = 100
 #: Elements one ``range()`` may produce; every ``for`` loop over a range is bounded by it.

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import scope
 from .errors import EmitDenied, StepMisuse
-from .events import EventView, check_event_name
+from .events import SOURCE_KEY, EventView, check_event_name
 from .exposure import Exposed
 from .limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS, MAX_STEPS_PER_RUN
 from .payload import JSON, to_json_value
@@ -170,6 +170,12 @@ class Step(Exposed):
         unknown = set(event) - {"name", "data", "id", "ts"}
         if unknown:
             raise StepMisuse(f"unknown event fields {sorted(unknown)}")
+        data = event.get("data")
+        if isinstance(data, dict) and SOURCE_KEY in data:
+            raise StepMisuse(
+                f"event data key {SOURCE_KEY!r} is reserved: the platform writes the sender's "
+                "identity there"
+            )
         return to_json_value(
             {"name": event["name"], "data": event.get("data") or {}, **_optional(event)},
             f"an event sent by step {step_id!r}",

@@ -21,6 +21,9 @@ from typing import Any
 
 import pydantic
 
+from sidecar.facade.text import text_problem
+
+from .cycles import self_triggers
 from .declarations import CronTriggerSpec, FunctionSpec
 from .findings import Finding, finding
 from .manifest import Manifest
@@ -65,6 +68,12 @@ def check_manifest_against_code(
                 severity="warning",
             )
         )
+    out += _check_emits(manifest, facts, file, manifest_line)
+    for key in ("description", "owner"):
+        problem = text_problem(getattr(manifest, key) or "")
+        if problem:
+            out.append(finding(file, "text-unsafe", f"MANIFEST[{key!r}]: {problem}",
+                               line=manifest_line))  # fmt: skip
     out += [
         finding(file, "emit-undeclared", f"event {use.name!r} is sent but not in MANIFEST['emits']",
                 line=use.line, col=use.col)
@@ -76,6 +85,49 @@ def check_manifest_against_code(
                 line=use.line, col=use.col)
         for use in facts.invokes if use.name not in manifest.invokes
     ]  # fmt: skip
+    return out
+
+
+def in_namespace(skill_id: str, event: str) -> bool:
+    """Whether ``event`` is in the skill's own namespace, ``<skill id>/...``."""
+    return event.startswith(f"{skill_id}/")
+
+
+def _check_emits(
+    manifest: Manifest, facts: ReplayFacts, file: str, manifest_line: int
+) -> list[Finding]:
+    out = []
+    sent_at = {use.name: use.line for use in facts.emits}
+    for event in self_triggers(manifest):
+        out.append(
+            finding(
+                file,
+                "emit-self-trigger",
+                f"the skill sends {event!r}, which triggers it: every run would start another",
+                line=sent_at.get(event, manifest_line),
+            )
+        )
+    for event in manifest.emits:
+        if not in_namespace(manifest.id, event) and event not in manifest.emit_grants:
+            out.append(
+                finding(
+                    file,
+                    "emit-namespace",
+                    f"{event!r} is outside the skill's namespace '{manifest.id}/' and not in "
+                    "MANIFEST['emit_grants']",
+                    line=sent_at.get(event, manifest_line),
+                )
+            )
+    for event in manifest.emit_grants:
+        if event not in manifest.emits:
+            out.append(
+                finding(
+                    file,
+                    "emit-namespace",
+                    f"MANIFEST['emit_grants'] lists {event!r}, which MANIFEST['emits'] does not",
+                    line=manifest_line,
+                )
+            )
     return out
 
 
@@ -94,6 +146,11 @@ def check_declarations(
         out += problems
         if spec is not None:
             out += _check_id(spec, manifest, file, specs, existing_function_ids)
+            problem = text_problem(spec.name or "")
+            if problem:
+                out.append(finding(file, "text-unsafe",
+                                   f"@skill.function(fn_id={spec.fn_id!r}) name: {problem}",
+                                   line=spec.line))  # fmt: skip
             specs.append(spec)
     if not specs and not out:
         out.append(finding(file, "function-none", "the file declares no @skill.function"))

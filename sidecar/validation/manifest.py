@@ -63,8 +63,12 @@ class Manifest(pydantic.BaseModel):
     owner: Annotated[str, pydantic.StringConstraints(max_length=100)] | None = None
     triggers: list[TriggerEntry] = pydantic.Field(min_length=1, max_length=20)
     capabilities: CapabilityGrants = CapabilityGrants()
-    #: Event names the skill may send with ctx.step.send_event.
+    #: Event names the skill may send with ctx.step.send_event: its own namespace
+    #: (``<id>/...``), or names also listed in ``emit_grants``.
     emits: list[EmitName] = pydantic.Field(default_factory=list, max_length=50)
+    #: Names outside the skill's namespace it asks to send (another app's events); a person
+    #: approves each under the approval policy.
+    emit_grants: list[EmitName] = pydantic.Field(default_factory=list, max_length=20)
     #: Function ids the skill may call with ctx.step.invoke.
     invokes: list[str] = pydantic.Field(default_factory=list, max_length=50)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
+from sidecar.facade.limits import MAX_STEPS_PER_RUN
 from sidecar.facade.steps import STEP_ID_PATTERN, STEP_METHODS
 
 from .findings import Finding, finding
@@ -125,12 +126,34 @@ class ReplayChecker:
                     f"step id {first.value!r} is used twice in {function!r}",
                 )
             seen.add(first.value)
+        repeats = self._literal_repeats(node)
+        if repeats is not None and repeats > MAX_STEPS_PER_RUN:
+            self.report(
+                node,
+                "step-limit",
+                f"ctx.step.{method} runs {repeats} times (the range() loops around it), more "
+                f"than the {MAX_STEPS_PER_RUN} steps a run may take",
+            )
         if method == "send_event" and len(node.args) >= 2:
             self._collect_emits(node.args[1])
         if method == "invoke":
             for keyword in node.keywords:
                 if keyword.arg == "function_id" and isinstance(keyword.value, ast.Constant):
                     self.facts.invokes.append(_use(keyword.value, str(keyword.value.value)))
+
+    def _literal_repeats(self, node: ast.AST) -> int | None:
+        """How often the enclosing ``for … in range(<literals>)`` loops run a call; None when
+        a loop around it is not a literal range (then only the run-time limit applies)."""
+        repeats = 1
+        parent = self.parents.get(node)
+        while parent is not None and not isinstance(parent, ast.FunctionDef | ast.Lambda):
+            if isinstance(parent, ast.For) and node is not parent.iter:
+                count = _literal_range_length(parent.iter)
+                if count is None:
+                    return None
+                repeats *= count
+            node, parent = parent, self.parents.get(parent)
+        return repeats
 
     def _check_step_use(self, node: ast.Attribute) -> None:
         parent = self.parents.get(node)
@@ -200,6 +223,22 @@ def _step_method(node: ast.AST) -> str | None:
     ):
         return node.func.attr
     return None
+
+
+def _literal_range_length(node: ast.expr) -> int | None:
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "range"
+        and 1 <= len(node.args) <= 3
+        and not node.keywords
+        and all(isinstance(a, ast.Constant) and type(a.value) is int for a in node.args)
+    ):
+        return None
+    try:
+        return len(range(*(a.value for a in node.args)))  # type: ignore[attr-defined]
+    except ValueError:  # range(0, 10, 0)
+        return None
 
 
 def _use(node: ast.AST, name: str) -> Use:

@@ -36,6 +36,8 @@ LAYERS = (
     "facade",
     "dry-run",
     "dry-run-sandbox",
+    "activation",
+    "run-budget",
 )
 
 _RULES = [
@@ -180,6 +182,12 @@ _RULES = [
         "Move clock and random calls into the function passed to ctx.step.run; replays "
         "re-run everything outside steps.",
     ),
+    Rule(
+        "step-limit",
+        "ast-policy",
+        "Keep a run under 999 steps: a step inside `for … in range(N)` runs N times; do the "
+        "loop inside one step, or batch it into fewer steps.",
+    ),
     Rule("regex-invalid", "ast-policy", "Fix the regular expression."),
     Rule(
         "regex-nested-quantifier",
@@ -220,6 +228,24 @@ _RULES = [
         "Remove the unused capability from MANIFEST['capabilities'] (least privilege).",
     ),
     Rule("emit-undeclared", "contract", "Add the event name to MANIFEST['emits']."),
+    Rule(
+        "emit-self-trigger",
+        "contract",
+        "Do not send an event the skill itself triggers on: name the outgoing event differently "
+        "(e.g. '<skill-id>/done'), or do the follow-up work in a step of the same run.",
+    ),
+    Rule(
+        "emit-namespace",
+        "contract",
+        "Send events named '<skill-id>/<name>'; to send another app's event, list it in both "
+        "MANIFEST['emits'] and MANIFEST['emit_grants'] (a person approves it).",
+    ),
+    Rule(
+        "text-unsafe",
+        "contract",
+        "Write names, descriptions and owners as one line of printable text: no newlines, tabs, "
+        "ANSI escapes, other control or bidirectional characters.",
+    ),
     Rule("invoke-undeclared", "contract", "Add the function id to MANIFEST['invokes']."),
     Rule("function-none", "contract", "Declare at least one @skill.function handler."),
     Rule("function-invalid", "contract", "Fix the @skill.function argument as the message says."),
@@ -328,6 +354,37 @@ _RULES = [
         "dry-run",
         "Make code outside steps take the same path on every replay; move clocks, random "
         "and I/O into steps.",
+    ),
+    # activation (the sidecar, when a version is about to go live)
+    Rule(
+        "trigger-cycle",
+        "activation",
+        "Break the loop: skills that start each other through events or invokes (the message "
+        "names the cycle) would run forever; send a different event, or merge the steps.",
+    ),
+    # run-budget (the sidecar, across the calls of a run)
+    Rule(
+        "runtime-step-limit",
+        "run-budget",
+        "Take fewer steps per run (at most 999): batch work into fewer, larger steps, or split "
+        "it over several runs.",
+    ),
+    Rule(
+        "run-budget-cpu",
+        "run-budget",
+        "Do less work per run; the CPU of all the run's calls added up passed its budget.",
+    ),
+    Rule(
+        "run-budget-wall",
+        "run-budget",
+        "Do less work per run; the wall-clock time of all the run's calls added up passed its "
+        "budget (sleeps and waits do not count).",
+    ),
+    Rule(
+        "runtime-event-cap",
+        "run-budget",
+        "Send fewer events: a run and a skill per minute may send only so many (settings "
+        "run_limits.max_events_per_run / max_events_per_minute).",
     ),
     # dry-run-sandbox (process limits)
     Rule("sandbox-cpu-limit", "dry-run-sandbox", "Do less work per run; the CPU limit was hit."),

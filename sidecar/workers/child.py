@@ -88,6 +88,7 @@ class Worker:
 
     def run_job(self, job: dict[str, Any]) -> None:
         allow_cpu(int(job["cpu_seconds"]))
+        self.channel.replayed = []
         filename = str(job["filename"])
         loaded = self._load(job)
         if isinstance(loaded, dict):
@@ -102,7 +103,10 @@ class Worker:
                        "message": f"version {job['version']} has no function {job['fn_id']!r}"}  # fmt: skip
             self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
             return
-        backend = RemoteStepBackend(self.channel, filename)
+        memos = job.get("memos")
+        backend = RemoteStepBackend(
+            self.channel, filename, memos if isinstance(memos, dict) else {}
+        )
         ctx = self._context(job, loaded.manifest, backend)
         try:
             output = to_json_value(handler(ctx), "the function's return value")

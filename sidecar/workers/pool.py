@@ -91,6 +91,8 @@ class WorkerPool:
             try:
                 worker.wait_ready()
                 worker.settle()
+                if not worker.alive():  # died while idle: a call must not land on it
+                    raise ChannelError("the worker died while idle")
             except ChannelError as err:
                 log.warning("worker %s unusable (%s); replacing it", worker.pid, err)
                 self._discard(worker)

@@ -9,7 +9,9 @@ answers. This module is imported only in worker processes.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
+import resource
 import sys
 from collections.abc import Callable
 from typing import IO, Any
@@ -42,13 +44,25 @@ class Abandoned(BaseException):
 
 
 class WorkerChannel:
-    """The worker's end of the pipe: blocking, one JSON object per line."""
+    """The worker's end of the pipe: blocking, one JSON object per line.
+
+    ``replayed`` holds the ids of the steps answered from memos since the last message; the
+    next message carries them (``replayed``), so the sidecar can replay them on the SDK, in
+    order, before it handles that message.
+    """
 
     def __init__(self, reader: IO[bytes], writer: IO[bytes]) -> None:
         self._reader = reader
         self._writer = writer
+        self.replayed: list[str] = []
 
     def send(self, message: Message) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        # Every message tells the CPU used so far, for the run's CPU budget.
+        message = {**message, "cpu": usage.ru_utime + usage.ru_stime}
+        if self.replayed:
+            message["replayed"] = self.replayed
+            self.replayed = []
         self._writer.write(encode(message))
         self._writer.flush()
 
@@ -90,12 +104,27 @@ def _retry_after(value: int | datetime.timedelta | datetime.datetime) -> JSON:
     return {"ms": int(value)}
 
 
-class RemoteStepBackend:
-    """``StepBackend`` for a worker: every step is decided by the SDK, in the sidecar."""
+def hashed_step_id(unique_id: str) -> str:
+    """The SDK's key of a step's memo: SHA-1 of ``id`` / ``id:n`` (``transforms.hash_step_id``)."""
+    return hashlib.sha1(unique_id.encode()).hexdigest()
 
-    def __init__(self, channel: WorkerChannel, filename: str) -> None:
+
+class RemoteStepBackend:
+    """``StepBackend`` for a worker: every step is decided by the SDK, in the sidecar.
+
+    The job brings the run's memos (``{hashed id: {"data"} | {"error"}}``, as the engine sent
+    them to the SDK), so a step that already ran is answered here, without a round trip; only
+    a step without a memo is asked for. The sidecar replays the answered steps on the SDK when
+    the next message arrives (``WorkerChannel.replayed``), and checks each had a memo.
+    """
+
+    def __init__(
+        self, channel: WorkerChannel, filename: str, memos: dict[str, Any] | None = None
+    ) -> None:
         self._channel = channel
         self._filename = filename
+        self._memos: dict[str, Any] = dict(memos or {})
+        self._seen: dict[str, int] = {}
         self.abandoned = False
 
     def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON:
@@ -111,7 +140,8 @@ class RemoteStepBackend:
         self, step_id: str, *, event: str, if_exp: str | None, timeout: datetime.timedelta
     ) -> JSON | None:
         request = {"kind": "wait_for_event", "id": step_id, "event": event, "if_exp": if_exp}
-        return self._request({**request, "timeout_ms": _ms(timeout)})
+        found = self._request({**request, "timeout_ms": _ms(timeout)})
+        return _event(found) if isinstance(found, dict) else None
 
     def send_event(self, step_id: str, events: list[JSON]) -> list[str]:
         ids = self._request({"kind": "send_event", "id": step_id, "events": events})
@@ -131,6 +161,16 @@ class RemoteStepBackend:
     def _request(self, request: Message, callback: Callable[[], JSON] | None = None) -> JSON:
         if self.abandoned:
             raise Abandoned()
+        step_id = str(request["id"])
+        n = self._seen.get(step_id, 0)
+        self._seen[step_id] = n + 1
+        memo = self._memos.pop(hashed_step_id(step_id if n == 0 else f"{step_id}:{n}"), None)
+        if isinstance(memo, dict):
+            self._channel.replayed.append(step_id)
+            error = memo.get("error")
+            if isinstance(error, dict):
+                raise StepError(str(error.get("name")), str(error.get("message")))
+            return memo.get("data")
         self._channel.send({"op": "step", **request})
         while True:
             answer = self._channel.recv()
@@ -164,6 +204,17 @@ class RemoteStepBackend:
         except BaseException as err:  # violations, memory, recursion: the run must fail
             return {"op": "callback_failed", **describe_failure(err, self._filename)}
         return {"op": "callback_done", "output": output}
+
+
+def _event(raw: dict[str, Any]) -> JSON:
+    """An event as the SDK's ``Event`` model would give it (a memo holds the raw event)."""
+    data = raw.get("data")
+    return {
+        "name": str(raw.get("name", "")),
+        "data": data if isinstance(data, dict) else {},
+        "id": str(raw.get("id") or ""),
+        "ts": raw.get("ts") if isinstance(raw.get("ts"), int) else 0,
+    }
 
 
 def _ms(delta: datetime.timedelta) -> int:

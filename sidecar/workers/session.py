@@ -24,6 +24,7 @@ import dataclasses
 import datetime
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,16 +33,19 @@ import inngest
 from sidecar.facade import scope
 from sidecar.facade.capabilities import Capabilities
 from sidecar.facade.errors import SkillViolation
-from sidecar.facade.events import RESERVED_EMIT_PREFIXES, event_name_problem
+from sidecar.facade.events import RESERVED_EMIT_PREFIXES, SOURCE_KEY, event_name_problem
 from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
 from sidecar.facade.payload import JSON, to_json_value
 from sidecar.facade.steps import STEP_ID_PATTERN
 from sidecar.validation import Manifest
 
+from .budget import BudgetExceeded, RunBudgets
 from .gateway import CapabilityGateway
+from .memos import MemoReplay
 from .pool import Release
 from .process import WorkerProcess
 from .protocol import ChannelError, ChannelTimeout, Message
+from .remote import hashed_step_id
 
 log = logging.getLogger("loopwright.sidecar.runs")
 
@@ -84,16 +88,21 @@ class Session:
         job: Job,
         capabilities: Capabilities,
         cpu_seconds: int,
+        budgets: RunBudgets | None = None,
     ) -> None:
         self.worker = worker
         self.ctx = ctx
         self.job = job
         self.gateway = CapabilityGateway(capabilities)
         self.cpu_seconds = cpu_seconds
+        self.budgets = budgets or RunBudgets()
         self.finished = False
         self.broken = False
         self.recycle = False
         self._seen: dict[str, int] = {}
+        self._steps = 0
+        self._memo_keys: set[str] = set()
+        self._memos: MemoReplay | None = None
         self._step_errors: dict[str, inngest.StepError] = {}
         self._logs = 0
 
@@ -104,16 +113,27 @@ class Session:
         return Release.CLEAN if self.finished else Release.ABANDON
 
     def run(self) -> JSON:
+        run_id = self.ctx.run_id
+        try:
+            self.budgets.check_call(run_id)
+        except BudgetExceeded as err:
+            raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
+        started, thread_cpu, worker_cpu = time.monotonic(), time.thread_time(), self.worker.cpu
         try:
             return self._run()
         except WorkerBroken as err:
             self.broken = True
             raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
+        finally:
+            cpu = time.thread_time() - thread_cpu + max(0.0, self.worker.cpu - worker_cpu)
+            self.budgets.add_call(run_id, time.monotonic() - started, cpu)
 
     def _run(self) -> JSON:
-        self._send({"op": "start", "job": self._start_message()})
+        start = self._start_message()
+        self._send({"op": "start", "job": start})
         while True:
             message = self._recv()
+            self._replay(message.get("replayed"))
             op = message["op"]
             if op == "step":
                 self._step(message)
@@ -133,6 +153,12 @@ class Session:
 
     def _start_message(self) -> Message:
         job = self.job
+        # The worker answers steps that have a memo itself; see ``_replay``.
+        self._memos = MemoReplay.attach(self.ctx)
+        memo_json = (self._memos.as_json() if self._memos else None) or {}
+        self._memo_keys = set(memo_json)
+        # A run whose CPU budget is nearly spent gets only what is left for this call.
+        cpu = min(self.cpu_seconds, max(1, int(self.budgets.cpu_left(self.ctx.run_id)) + 1))
         return {
             "skill_id": job.skill_id,
             "version": job.version,
@@ -144,20 +170,68 @@ class Session:
             "events": [_event_json(e) for e in self.ctx.events] or [_event_json(self.ctx.event)],
             "run_id": self.ctx.run_id,
             "attempt": self.ctx.attempt,
-            "cpu_seconds": self.cpu_seconds,
+            "cpu_seconds": cpu,
+            "memos": memo_json,
         }
+
+    def _replay(self, replayed: object) -> None:
+        """Replay on the SDK the steps the worker answered from memos, in the worker's order.
+
+        Each must have had a memo (else the worker is lying about the run); the SDK returns the
+        memo without running anything, which keeps its step counter, its memo bookkeeping and
+        its logger exactly where they would be had each step made the round trip.
+        """
+        if replayed is None:
+            return
+        if not isinstance(replayed, list):
+            raise WorkerBroken("step-misuse", "replayed steps must be a list")
+        for step_id in replayed:
+            unique = self._unique(step_id)
+            key = hashed_step_id(unique)
+            if key not in self._memo_keys:
+                raise WorkerBroken("step-misuse", f"step {unique!r} was replayed without a memo")
+            self._memo_keys.discard(key)
+            if self._memos is not None:
+                error = self._memos.replay(step_id, key)
+            else:
+                try:
+                    self.ctx.step.run(step_id, _no_memo)
+                    error = None
+                except inngest.StepError as err:
+                    error = err
+            if error is not None:
+                self._step_errors[error.name + ":" + error.message] = error
+
+    def _unique(self, step_id: object) -> str:
+        """The SDK's id for this use of ``step_id`` (``id``, ``id:1``…); counts the run's steps."""
+        if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
+            raise WorkerBroken("step-misuse", f"invalid step id {step_id!r}")
+        self._steps += 1
+        limit = self.budgets.limits.max_steps
+        if self._steps > limit:
+            raise WorkerBroken(
+                "runtime-step-limit",
+                f"the run reached {limit} steps (setting run_limits.max_steps); split the work "
+                "into fewer, larger steps or into several runs",
+            )
+        n = self._seen.get(step_id, 0)
+        self._seen[step_id] = n + 1
+        return step_id if n == 0 else f"{step_id}:{n}"
 
     # --- steps --------------------------------------------------------------------------
 
     def _step(self, message: Message) -> None:
         step_id = message.get("id")
-        if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
-            raise WorkerBroken("step-misuse", f"invalid step id {step_id!r}")
+        unique = self._unique(step_id)
+        assert isinstance(step_id, str)
+        key = hashed_step_id(unique)
+        fresh = key not in self._memo_keys
+        self._memo_keys.discard(key)
         kind = message.get("kind")
         step = self.ctx.step
         try:
             if kind == "run":
-                value = step.run(step_id, self._callback(step_id))
+                value = step.run(step_id, self._callback(step_id, unique))
             elif kind == "sleep":
                 step.sleep(step_id, _duration(message.get("duration_ms")))
                 value = None
@@ -167,7 +241,10 @@ class Session:
             elif kind == "wait_for_event":
                 value = self._wait_for_event(step_id, message)
             elif kind == "send_event":
-                value = step.send_event(step_id, self._outgoing(message.get("events")))
+                outgoing = self._outgoing(message.get("events"))
+                if fresh:  # a memo means the events were sent by an earlier call
+                    self._count_events(len(outgoing))
+                value = step.send_event(step_id, outgoing)
             elif kind == "invoke":
                 value = self._invoke(step_id, message)
             else:
@@ -180,11 +257,7 @@ class Session:
             raise WorkerBroken("step-misuse", f"step {step_id!r}: {err}") from None
         self._send({"op": "memo", "value": value})
 
-    def _callback(self, step_id: str) -> Callable[[], JSON]:
-        n = self._seen.get(step_id, 0)
-        self._seen[step_id] = n + 1
-        unique = step_id if n == 0 else f"{step_id}:{n}"
-
+    def _callback(self, step_id: str, unique: str) -> Callable[[], JSON]:
         def execute() -> JSON:
             try:
                 return self._execute(step_id, unique)
@@ -201,6 +274,8 @@ class Session:
         with scope.inside_step(self.ctx.run_id, unique):
             while True:
                 message = self._recv()
+                if message.get("replayed"):
+                    raise WorkerBroken("step-misuse", "a step callback cannot replay steps")
                 op = message["op"]
                 if op == "capability":
                     self._send(self.gateway.serve(message))
@@ -231,21 +306,33 @@ class Session:
     def _outgoing(self, events: object) -> list[inngest.Event]:
         if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS_PER_SEND:
             raise ValueError(f"send between 1 and {MAX_EVENTS_PER_SEND} events")
+        manifest = self.job.manifest
         out = []
         for raw in events:
             name = raw.get("name") if isinstance(raw, dict) else None
             if (
                 not isinstance(name, str)
-                or name not in self.job.manifest.emits
+                or name not in manifest.emits
                 or name.startswith(RESERVED_EMIT_PREFIXES)
+                or not (name.startswith(f"{manifest.id}/") or name in manifest.emit_grants)
             ):
                 raise WorkerBroken("runtime-emit-undeclared", f"sending {name!r} is not declared")
             data = raw.get("data") or {}
             if not isinstance(data, dict):
                 raise ValueError("event data must be an object")
+            # The sender's identity, set here whatever the worker put there.
+            source = {"skill": self.job.skill_id, "version": self.job.version,
+                      "run_id": self.ctx.run_id}  # fmt: skip
+            data = {**data, SOURCE_KEY: source}
             extra = {k: raw[k] for k in ("id", "ts") if raw.get(k) is not None}
             out.append(inngest.Event(name=name, data=data, **extra))
         return out
+
+    def _count_events(self, count: int) -> None:
+        try:
+            self.budgets.send_events(self.job.skill_id, self.ctx.run_id, count)
+        except BudgetExceeded as err:
+            raise WorkerBroken(err.rule, str(err)) from None
 
     def _invoke(self, step_id: str, message: Message) -> JSON:
         function_id = message.get("function_id")
@@ -323,6 +410,11 @@ class Session:
         self.worker.kill()
         rule, text = self.worker.death()
         return WorkerBroken(rule, text)
+
+
+def _no_memo() -> JSON:
+    # ``_replay`` checked the memo exists, so the SDK never calls this.
+    raise inngest.NonRetriableError("[step-misuse] a replayed step had no memo")
 
 
 def _event_json(event: inngest.Event) -> dict[str, Any]:

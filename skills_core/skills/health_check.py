@@ -25,6 +25,8 @@ MANIFEST = {
         "llm": {"per_run_usd": 0.05, "per_week_usd": 1.0},
     },
     "emits": ["health/incident.opened", "health/incident.updated"],
+    # Another namespace than the skill's own ("health-check/"): granted, so a person approves it.
+    "emit_grants": ["health/incident.opened", "health/incident.updated"],
 }
 
 import datetime

@@ -132,6 +132,12 @@ def test_runtime_attack_is_stopped(attack: Attack) -> None:
     assert report.skill is None
     # It got past the static layers: the sandbox loaded it.
     assert "load" in report.layers_run
+    # And it had no effect: no capability backend was reached (a denied call never is), no
+    # event was sent, no function invoked, no step output recorded.
+    for run in report.dry_runs:
+        assert run.capability_calls == [], run.capability_calls
+        assert [s.op for s in run.steps if s.op in ("send_event", "invoke")] == []
+        assert [s.output for s in run.steps if s.output is not None] == []
 
 
 def test_sandbox_timeout_kills_a_busy_skill() -> None:

@@ -161,7 +161,10 @@ def test_literal_emits_and_invokes_are_checked_against_the_manifest() -> None:
         'return ctx.step.invoke("call", function_id="other-skill")'
     )
     assert sorted(rules(skill_source(body))) == ["emit-undeclared", "invoke-undeclared"]
-    declared = skill_source(body, extra={"emits": ["demo/done"], "invokes": ["other-skill"]})
+    declared = skill_source(
+        body,
+        extra={"emits": ["demo/done"], "emit_grants": ["demo/done"], "invokes": ["other-skill"]},
+    )
     assert validate_source(declared, "sample.py").ok
 
 

@@ -141,3 +141,22 @@ def test_clock_inside_a_step_callback_passed_by_name_is_allowed() -> None:
         'return ctx.step.run("stamp", stamp)'
     )
     assert validate_source(skill_source(body, imports="import datetime"), "sample.py").ok
+
+
+@pytest.mark.parametrize(
+    ("loops", "refused"),
+    [
+        ("for i in range(20):\n    for j in range(100):\n", True),  # 2000 steps
+        ("for i in range(0, 2000, 2):\n", True),  # 1000 steps
+        ("for i in range(999):\n", False),
+        ("for i in range(len(ctx.event.data)):\n", False),  # not evident: the runtime caps it
+    ],
+)
+def test_a_literal_loop_of_too_many_steps_is_refused(loops: str, refused: bool) -> None:
+    depth = loops.count("\n")
+    body = loops + "    " * depth + 'ctx.step.run("s", lambda: 1)\nreturn {}'
+    report = validate_source(skill_source(body), "sample.py")
+    found = [f for f in report.findings if f.rule == "step-limit"]
+    assert bool(found) is refused, report.render()
+    if refused:
+        assert found[0].line == 7 + depth and "999" in found[0].message and found[0].fix

@@ -200,7 +200,11 @@ def test_events_waits_and_invokes_go_through_the_real_sdk(harness: Harness) -> N
         called = ctx.step.invoke("call", function_id="hr-callee", data={"x": 7})
         return {"sent": len(ids), "reply": got.data if got else None, "called": called}
         """,
-        manifest={"emits": ["test/hr-chain-sent"], "invokes": ["hr-callee"]},
+        manifest={
+            "emits": ["test/hr-chain-sent"],
+            "emit_grants": ["test/hr-chain-sent"],
+            "invokes": ["hr-callee"],
+        },
     )
     outcome = harness.submit("hr-chain", chain)
     assert outcome["state"] == "awaiting_approval"  # sends events, invokes: a person decides
@@ -212,7 +216,9 @@ def test_events_waits_and_invokes_go_through_the_real_sdk(harness: Harness) -> N
         what="the run to wait for the reply",
     )
     sent = harness.engine.get("/v1/events", params={"name": "test/hr-chain-sent"}).json()["data"]
-    assert [e["data"] for e in sent] == [{"n": 1}]
+    # The sidecar stamps the sender's identity on what a skill sends.
+    source = {"skill": "hr-chain", "version": 1, "run_id": run["run_id"]}
+    assert [e["data"] for e in sent] == [{"n": 1, "loopwright": source}]
     harness.send("test/hr-chain-reply", {"answer": 42})
     done = harness.wait_run(run["run_id"])
     assert done["status"] == "Completed", done

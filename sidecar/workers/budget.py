@@ -1,0 +1,143 @@
+"""What one run of a skill may spend across all its SDK calls, and how much it has spent.
+
+Inngest calls a function once per step, so a run is many calls, each one bounded by the
+worker's per-call limits (``WorkerLimits``). The budget bounds the *run*: its steps, the wall
+time and CPU time of all its calls added up (the sidecar's thread and the worker's process),
+and the events it sends — plus the events one skill sends per minute over all its runs, so a
+loop of skills triggering each other cannot flood the engine.
+
+Usage is kept in this sidecar's memory, keyed by run id (bounded: the least recently seen runs
+are forgotten first). A sidecar restart forgets what running runs spent; the steps limit does
+not depend on it (the sidecar counts the steps the SDK replays on every call).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import time
+
+#: Runs whose usage is remembered at once (an LRU beyond).
+MAX_TRACKED_RUNS = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class RunLimits:
+    """Settings: caps on one run and on one skill's event rate."""
+
+    #: Steps one run may take, replayed ones included (the engine's cap is 1000, and every
+    #: run spends one on the version pin).
+    max_steps: int = 999
+    #: Wall-clock seconds of all the calls of one run, added up (sleeps and waits between
+    #: calls do not count).
+    wall_seconds: float = 300.0
+    #: CPU seconds of all the calls of one run (sidecar thread + worker), added up.
+    cpu_seconds: float = 60.0
+    #: Events one run may send, over all its ``send_event`` steps.
+    max_events_per_run: int = 100
+    #: Events one skill may send per minute, over all its runs.
+    max_events_per_minute: int = 120
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_steps <= 999:
+            raise ValueError("max_steps must be between 1 and 999 (the engine caps runs at 1000)")
+        if self.wall_seconds <= 0 or self.cpu_seconds <= 0:
+            raise ValueError("wall_seconds and cpu_seconds must be positive")
+        if self.max_events_per_run < 1 or self.max_events_per_minute < 1:
+            raise ValueError("event caps must be at least 1")
+
+
+class BudgetExceeded(Exception):
+    """The run (or the skill) spent its budget; ``rule`` names which one."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+@dataclasses.dataclass
+class RunUsage:
+    calls: int = 0
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    events: int = 0
+
+
+class RunBudgets:
+    """The usage ledger of every run and skill this sidecar serves (thread-safe)."""
+
+    def __init__(self, limits: RunLimits | None = None) -> None:
+        self.limits = limits or RunLimits()
+        self._runs: collections.OrderedDict[str, RunUsage] = collections.OrderedDict()
+        self._sent: dict[str, collections.deque[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def usage(self, run_id: str) -> RunUsage:
+        with self._lock:
+            return dataclasses.replace(self._usage(run_id))
+
+    def check_call(self, run_id: str) -> None:
+        """Before a call: refuse it when the run already spent its time."""
+        limits = self.limits
+        with self._lock:
+            used = self._usage(run_id)
+            if used.cpu_seconds >= limits.cpu_seconds:
+                raise BudgetExceeded(
+                    "run-budget-cpu",
+                    f"the run used {used.cpu_seconds:.2f}s of CPU over {used.calls} calls; "
+                    f"its budget is {limits.cpu_seconds:g}s (setting run_limits.cpu_seconds)",
+                )
+            if used.wall_seconds >= limits.wall_seconds:
+                raise BudgetExceeded(
+                    "run-budget-wall",
+                    f"the run's calls took {used.wall_seconds:.2f}s over {used.calls} calls; "
+                    f"its budget is {limits.wall_seconds:g}s (setting run_limits.wall_seconds)",
+                )
+
+    def cpu_left(self, run_id: str) -> float:
+        with self._lock:
+            return max(0.0, self.limits.cpu_seconds - self._usage(run_id).cpu_seconds)
+
+    def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
+        with self._lock:
+            used = self._usage(run_id)
+            used.calls += 1
+            used.wall_seconds += wall_seconds
+            used.cpu_seconds += cpu_seconds
+
+    def send_events(self, skill_id: str, run_id: str, count: int) -> None:
+        """Count ``count`` events about to be sent, or refuse them (nothing is counted then)."""
+        limits = self.limits
+        now = time.monotonic()
+        with self._lock:
+            used = self._usage(run_id)
+            if used.events + count > limits.max_events_per_run:
+                raise BudgetExceeded(
+                    "runtime-event-cap",
+                    f"the run already sent {used.events} events and may send at most "
+                    f"{limits.max_events_per_run} (setting run_limits.max_events_per_run)",
+                )
+            window = self._sent.setdefault(skill_id, collections.deque())
+            while window and window[0][0] <= now - 60.0:
+                window.popleft()
+            recent = sum(n for _, n in window)
+            if recent + count > limits.max_events_per_minute:
+                raise BudgetExceeded(
+                    "runtime-event-cap",
+                    f"skill {skill_id!r} sent {recent} events in the last minute and may send "
+                    f"at most {limits.max_events_per_minute} "
+                    "(setting run_limits.max_events_per_minute)",
+                )
+            window.append((now, count))
+            used.events += count
+
+    def _usage(self, run_id: str) -> RunUsage:
+        used = self._runs.get(run_id)
+        if used is None:
+            used = self._runs[run_id] = RunUsage()
+            while len(self._runs) > MAX_TRACKED_RUNS:
+                self._runs.popitem(last=False)
+        else:
+            self._runs.move_to_end(run_id)
+        return used

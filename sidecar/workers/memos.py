@@ -1,0 +1,80 @@
+"""The memos of the SDK call being served: hand them to the worker, then replay them cheaply.
+
+A worker needs every memo of the run to replay the skill's handler without a round trip per
+step, so the session reads them from the SDK's execution state when the call starts and sends
+them in the job. The steps the worker answered from memos must then be replayed on the SDK, so
+that its step counter, its memo bookkeeping and its logger are where they would be had each
+step made the round trip. ``step.run`` would do it, at ~25 µs a step (and the SDK's own
+``StepMemos.pop`` copies the whole dict on every step: quadratic in the run's steps, ~0.1 s per
+call at 1,000 steps). ``MemoReplay`` does what ``report_step`` does for a memo — count the id,
+pop the memo in constant time, start the middleware's execution phase once no memo is left —
+in ~2 µs.
+
+This reaches into ``inngest._internal`` (pinned in pyproject.toml). When the SDK's internals
+change shape, ``MemoReplay.attach`` returns None and the session falls back to the public API:
+``step.run`` for replays, or no memos at all for the worker (it then asks step by step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import inngest
+from inngest._internal import types as sdk_types
+from inngest._internal.step_lib.base import Output, StepIDCounter, StepMemos
+
+from sidecar.facade.payload import JSON
+
+
+class _ConstantTimeMemos(StepMemos):
+    def pop(self, hashed_id: str) -> Output | sdk_types.EmptySentinel:
+        return self._memos.pop(hashed_id, sdk_types.empty_sentinel)
+
+
+class MemoReplay:
+    def __init__(self, execution: Any, counter: StepIDCounter, memos: _ConstantTimeMemos) -> None:
+        self._execution = execution
+        self._counter = counter
+        self._memos = memos
+
+    @classmethod
+    def attach(cls, ctx: inngest.ContextSync) -> MemoReplay | None:
+        step: Any = ctx.step
+        execution: Any = getattr(step, "_execution", None)
+        memos = getattr(execution, "_memos", None)
+        counter = getattr(step, "_step_id_counter", None)
+        if (
+            not isinstance(memos, StepMemos)
+            or not isinstance(getattr(memos, "_memos", None), dict)
+            or not isinstance(counter, StepIDCounter)
+            or not hasattr(getattr(execution, "_middleware", None), "before_execution_sync")
+        ):
+            return None
+        if not isinstance(memos, _ConstantTimeMemos):
+            memos = _ConstantTimeMemos(dict(memos._memos))
+            execution._memos = memos
+        return cls(execution, counter, memos)
+
+    def as_json(self) -> dict[str, JSON] | None:
+        """The remaining memos (``{hashed id: {"data"} | {"error"}}``), or None if unreadable."""
+        out: dict[str, JSON] = {}
+        for key, memo in self._memos._memos.items():
+            if not isinstance(memo, Output):
+                return None
+            if memo.error is not None:
+                out[key] = {"error": {"name": memo.error.name, "message": memo.error.message}}
+            else:
+                out[key] = {"data": memo.data}  # type: ignore[dict-item]
+        return out
+
+    def replay(self, step_id: str, hashed_id: str) -> inngest.StepError | None:
+        """Consume the memo of one use of ``step_id``; the StepError it holds, if any."""
+        self._counter.increment(step_id)
+        memo = self._memos.pop(hashed_id)
+        if self._memos.size == 0:
+            self._execution._middleware.before_execution_sync()
+        if isinstance(memo, Output) and memo.error is not None:
+            return inngest.StepError(
+                message=memo.error.message, name=memo.error.name, stack=memo.error.stack
+            )
+        return None
