@@ -9,6 +9,7 @@ variants (health-check every minute) and points their capabilities at the fleet.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
 from .engine_client import EngineTarget
+from .store import STORE_URL_ENV, store_url
 from .supervisor import Component, Supervisor, python_module
 
 TOY_MODEL_PORT = 8287
@@ -84,7 +86,9 @@ def platform_components(
     """The child processes of `loopwright up`, in start order (the agent last)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine_url = f"http://127.0.0.1:{port}"
-    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")}
+    # One platform store (run ledger, ...) for every part; an explicit URL (PostgreSQL) wins.
+    store = {STORE_URL_ENV: os.environ.get(STORE_URL_ENV) or store_url(data_dir / "platform.db")}
+    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db"), **store}
     fleet: list[Component] = []
     if demo:
         fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)
@@ -129,6 +133,7 @@ def platform_components(
                 "LOOPWRIGHT_AGENT_PORT": str(agent_port),
                 "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
                 "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
+                **store,
             },
         ),
     ]
