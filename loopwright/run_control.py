@@ -16,7 +16,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from .engine_client import EngineClient, EngineError, EngineTarget, TargetError
-from .runs_view import runs_app
+from .ledger import LedgerError, LedgerReader
+from .runs_view import StoreOption, runs_app
+from .store import StoreError, open_store
 
 INTERNAL_PREFIX = "inngest/"
 T = TypeVar("T")
@@ -41,6 +43,19 @@ def _on_engine(engine: str | None, command: str, call: Callable[[EngineClient], 
             return call(client)
         except EngineError as err:
             _fail(command, str(err))
+
+
+ULID_LENGTH = 26
+
+
+def full_run_id(run_id: str, store: str | None, command: str) -> str:
+    """A run id, or a unique prefix of one as `loopwright runs` shows them (from the ledger)."""
+    if len(run_id) >= ULID_LENGTH:
+        return run_id
+    try:
+        return LedgerReader(open_store(store)).run(run_id).run_id
+    except (LedgerError, StoreError) as err:
+        _fail(command, str(err))
 
 
 def _fail(command: str, message: str, code: int = 1) -> NoReturn:
@@ -91,11 +106,13 @@ def send_command(
 
 @runs_app.command("cancel")
 def cancel_command(
-    run_id: Annotated[str, typer.Argument(help="The run's id.")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, or a unique prefix of it.")],
     engine: EngineOption = None,
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cancel a run: it stops before its next step (a step in flight runs to its end)."""
+    run_id = full_run_id(run_id, store, "runs cancel")
 
     def cancel(client: EngineClient) -> str:
         client.cancel(run_id)
@@ -107,11 +124,15 @@ def cancel_command(
 
 @runs_app.command("rerun")
 def rerun_command(
-    run_id: Annotated[str, typer.Argument(help="The run whose event to send again.")],
+    run_id: Annotated[
+        str, typer.Argument(help="The run whose event to send again (its id or a unique prefix).")
+    ],
     engine: EngineOption = None,
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start a run again with the same event (its name and data; a new event id)."""
+    run_id = full_run_id(run_id, store, "runs rerun")
     result = _on_engine(engine, "runs rerun", lambda client: rerun(client, run_id))
     new_run = result.get("new_run_id") or "(not started yet; see `loopwright runs`)"
     _report(as_json, result, f"rerun of {run_id}: sent {result['event']}; new run {new_run}")
