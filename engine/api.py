@@ -14,10 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from . import history, jsonio
+from . import checkpoint, history, jsonio
 from .core import Engine, IngestError
+from .executor import StaleDispatch
 from .expressions import ExpressionError, compile_expression, eval_bool
 from .ids import is_ulid, new_ulid
+from .ops import RunFailure
 from .signing import bearer_ok
 from .transitions import Tx
 
@@ -69,11 +71,11 @@ def build_app(engine: Engine) -> web.Application:
     r.add_get("/v1/schedules", schedules)
     r.add_get("/v1/stats", stats)
     r.add_post("/invoke/{slug}", invoke)
+    checkpoint.routes(app, _Checkpoints)
     for path in (
         "/v1/webhooks",
         "/v1/signals",
         "/v1/realtime",
-        "/v1/checkpoint",
         "/v2",
         "/v0/gql",
         "/v0/connect/start",
@@ -135,6 +137,34 @@ async def health(request: web.Request) -> web.Response:
 
 async def not_implemented(request: web.Request) -> web.Response:
     return json({"error": "not implemented by embedded engine", "status": 501}, 501)
+
+
+class _Checkpoints:
+    """Handlers of the checkpoint API (engine/checkpoint.py)."""
+
+    @staticmethod
+    async def checkpoint_async(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        steps = checkpoint.steps_of(body)
+        run_id = request.match_info["run_id"]
+        qi_id = body.get("qi_id")
+        if not isinstance(qi_id, str) or not qi_id:
+            return error(400, "Invalid checkpoint: `qi_id` (the ctx.qi_id of the call) is required")
+        try:
+            await _engine(request).executor.checkpoint(run_id, qi_id, steps)
+        except StaleDispatch as exc:
+            return error(409, f"stale dispatch: {exc}")
+        except RunFailure as exc:
+            return error(400, f"Invalid checkpoint: {checkpoint.failure_message(exc)}")
+        return json({"data": None})
+
+    @staticmethod
+    async def checkpoint_steps(request: web.Request) -> web.Response:
+        return error(501, checkpoint.SYNC_REFUSED)
+
+    @staticmethod
+    async def checkpoint_new_run(request: web.Request) -> web.Response:
+        return error(501, checkpoint.SYNC_REFUSED)
 
 
 async def register(request: web.Request) -> web.Response:

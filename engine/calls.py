@@ -84,14 +84,15 @@ def classify(status: int, headers: Any, raw: bytes) -> Answer:
         body = jsonio.loads(raw) if raw else None
     except jsonio.JSONDecodeError:
         return _transport_error(f"invalid status code: {status} (body is not JSON)")
+    lower = {k.lower(): v for k, v in headers.items()}
+    # Honoured on every answer that carries it: a 206 `StepError` for a nested step has it.
+    no_retry = str(lower.get("x-inngest-no-retry", "")).lower() == "true"
     if status == 206:
         if not isinstance(body, list):
             return _transport_error("a 206 answer must be a JSON array of ops")
-        return Answer("ops", status, body)
+        return Answer("ops", status, body, no_retry, _retry_at(lower.get("retry-after")))
     if status == 200:
         return Answer("done", status, body)
-    lower = {k.lower(): v for k, v in headers.items()}
-    no_retry = str(lower.get("x-inngest-no-retry", "")).lower() == "true"
     return Answer("error", status, body, no_retry, _retry_at(lower.get("retry-after")))
 
 

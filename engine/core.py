@@ -151,7 +151,8 @@ class Engine:
                 "modified": False,
                 "error": f"{url} answered {resp.status} but is not an Inngest SDK endpoint",
             }
-        ok = bool(answer.get("ok")) and not answer.get("error")
+        # Python answers {"ok": true, ...}; the TypeScript SDK {"message", "modified"} with a 200.
+        ok = bool(answer.get("ok", 200 <= resp.status < 300)) and not answer.get("error")
         return {
             "ok": ok,
             "modified": bool(answer.get("modified")),

@@ -11,11 +11,13 @@ discovery calls, `disable_immediate_execution`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
-from . import jsonio, queue
+from . import ai_gateway, jsonio, queue
 from .backoff import Backoff
 from .calls import Answer, Caller
 from .clock import now_ms
@@ -29,6 +31,26 @@ from .store import Database
 from .transitions import Outcome, Tx
 
 log = logging.getLogger("loopwright.engine")
+
+# An item whose handler raises (an engine fault, not an SDK answer) is retried this many
+# times, then parked: kept on disk with its error, shown on the run, never retried forever.
+MAX_INTERNAL_FAILURES = 5
+INTERNAL_RETRY_MS = 1000
+
+
+@dataclasses.dataclass
+class Dispatch:
+    """One call in flight, named by the `ctx.qi_id` it carries; checkpoints must match it."""
+
+    run: RunState
+    fn: Registered
+    item: QueueItem
+    started: int
+
+
+class StaleDispatch(Exception):
+    """A checkpoint from a call the engine no longer waits for (protocol 4.17: answer 409)."""
+
 
 _INVOKE_TIMEOUT = {
     "error": {
@@ -57,6 +79,11 @@ class Executor:
         self.scheduler = Scheduler(db, self.dispatch)
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls_sent = 0
+        self.dispatches: dict[str, Dispatch] = {}
+        self._failures: dict[int, int] = {}
+        # Calls carry `<item id>.<nonce>` as qi_id; a fresh nonce per process and call means
+        # a checkpoint from a call sent before a restart, or a superseded try, is stale.
+        self._nonce = secrets.token_hex(4)
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -117,6 +144,7 @@ class Executor:
             "debounce": self._debounce,
             "batch": self._batch,
             "cron": self._cron,
+            "ai": self._ai,
         }.get(item.kind)
         try:
             if handler is None:
@@ -124,13 +152,39 @@ class Executor:
                 await self._take_only(item)
                 return
             await handler(item)
-        except Exception:
+            self._failures.pop(item.id, None)
+        except Exception as exc:
+            await self._internal_failure(item, exc)
+
+    async def _internal_failure(self, item: QueueItem, exc: Exception) -> None:
+        failures = self._failures.get(item.id, 0) + 1
+        self.scheduler.release(item.id)
+        if failures < MAX_INTERNAL_FAILURES:
             log.exception(
-                "queue item %s (%s) failed; it will be retried in 1 s", item.id, item.kind
+                "queue item %s (%s) failed (%d of %d); retrying in 1 s",
+                item.id,
+                item.kind,
+                failures,
+                MAX_INTERNAL_FAILURES,
             )
-            self.scheduler.release(item.id)
-            item.due_at = now_ms() + 1000
+            self._failures[item.id] = failures
+            item.due_at = now_ms() + INTERNAL_RETRY_MS
             self.scheduler.schedule(item)
+            return
+        self._failures.pop(item.id, None)
+        error = f"{type(exc).__name__}: {exc}"
+        log.error(
+            "queue item %s (%s) of run %s failed %d times; parked: %s",
+            item.id,
+            item.kind,
+            item.run_id,
+            failures,
+            error,
+        )
+        try:
+            await self.transact(lambda tx: queue.park(tx.conn, item, error, failures, tx.now))
+        except Exception:
+            log.exception("could not park queue item %s; it stays in the queue", item.id)
 
     # -- calls -----------------------------------------------------------------------
 
@@ -156,9 +210,12 @@ class Executor:
         run.busy += 1
         try:
             answer, first, started = await self._send(run, fn, item)
-            if run.status != "Running":
-                return  # finished while the call was out: discard the late answer
-            await self._on_answer(run, fn, item, answer, first, started)
+            # One answer, checkpoint or resumed step of a run at a time: each decides on the
+            # committed state the previous one left, and changes memory only after its commit.
+            async with run.lock:
+                if run.status != "Running":
+                    return  # finished while the call was out: discard the late answer
+                await self._on_answer(run, fn, item, answer, first, started)
         finally:
             run.busy -= 1
             self.runs.evict_if_idle(run)
@@ -173,21 +230,25 @@ class Executor:
                 run.discovery_waiting = False
             disable = run.in_flight > 0 or bool(run.scheduled - {item.step_id})
             first, run.begun = not run.begun, True
+            qi_id = f"{item.id}.{self._nonce}{self.calls_sent:x}"
             body = run.request_body(
                 step_id=item.step_id,
                 attempt=item.attempt,
                 max_attempts=fn.config.max_attempts,
                 disable_immediate=disable,
+                qi_id=qi_id,
             )
             run.in_flight += 1
             started = now_ms()
             self.calls_sent += 1
+            self.dispatches[qi_id] = Dispatch(run, fn, item, started)
             try:
                 answer = await self.caller.call(
                     fn.config.call_url(item.step_id), body, run.run_id, item.step_id
                 )
             finally:
                 run.in_flight -= 1
+                del self.dispatches[qi_id]
         finally:
             self.limiter.release(run.keys)
         return answer, first, started
@@ -208,17 +269,23 @@ class Executor:
         elif not answer.no_retry and item.attempt + 1 < fn.config.max_attempts:
             await self._retry(run, item, answer, first)
         else:
-            await self._finish(run, item, "Failed", answer.body, first)
+            await self._finish(run, item, "Failed", answer.body, first, answer.status)
 
     async def _finish(
-        self, run: RunState, item: QueueItem, status: str, output: Any, first: bool = False
+        self,
+        run: RunState,
+        item: QueueItem,
+        status: str,
+        output: Any,
+        first: bool = False,
+        http_status: int | None = None,
     ) -> None:
         def job(tx: Tx) -> None:
             if not queue.take(tx.conn, item.id):
                 return
             if first:
                 _mark_first_call(tx, run.run_id)
-            tx.finish_run(run.run_id, status, output)
+            tx.finish_run(run.run_id, status, output, http_status)
 
         await self.transact(job)
         self.scheduler.release(item.id)
@@ -232,33 +299,31 @@ class Executor:
         step: tuple[str, str] | None = None,
     ) -> None:
         """Re-send the same call later; the failed try is recorded on the step it ran."""
+        retry = self._retry_job(run, item, answer, step)
+
+        def job(tx: Tx) -> bool:
+            moved = retry(tx)
+            if moved and first:
+                _mark_first_call(tx, run.run_id)
+            return moved
+
+        outcome = await self.transact(job)
+        self._after_retry(item, outcome.value, retry)
+
+    def _retry_job(
+        self, run: RunState, item: QueueItem, answer: Answer, step: tuple[str, str] | None
+    ) -> _RetryJob:
         attempt = item.attempt + 1
         due = answer.retry_at_ms or now_ms() + self.backoff.delay_ms(attempt)
-        error = jsonio.dumps(answer.body)
         if step is None and item.step_id != DISCOVERY:
             assert item.step_id is not None
             step = (item.step_id, item.step_id)
+        return _RetryJob(run.run_id, item.id, attempt, due, step, jsonio.dumps(answer.body))
 
-        def job(tx: Tx) -> bool:
-            moved = tx.conn.execute(
-                "UPDATE queue SET attempt = ?, due_at = ? WHERE id = ?", (attempt, due, item.id)
-            ).rowcount
-            if moved and step is not None:
-                tx.conn.execute(
-                    "INSERT INTO steps(run_id, step_id, seq, name, kind, status, attempts,"
-                    " started_at, error) VALUES (?, ?, -1, ?, 'run', 'Retrying', 1, ?, ?)"
-                    " ON CONFLICT(run_id, step_id) DO UPDATE SET attempts = steps.attempts + 1,"
-                    " error = excluded.error, status = 'Retrying'",
-                    (run.run_id, step[0], step[1], tx.now, error),
-                )
-            if moved and first:
-                _mark_first_call(tx, run.run_id)
-            return bool(moved)
-
-        outcome = await self.transact(job)
+    def _after_retry(self, item: QueueItem, moved: bool, retry: _RetryJob) -> None:
         self.scheduler.release(item.id)
-        if outcome.value:
-            item.attempt, item.due_at = attempt, due
+        if moved:
+            item.attempt, item.due_at = retry.attempt, retry.due
             self.scheduler.schedule(item)
 
     # -- ops -------------------------------------------------------------------------
@@ -278,32 +343,86 @@ class Executor:
         except RunFailure as failure:
             await self._finish(run, item, "Failed", failure.body, first)
             return
-        if plan.retry is not None:
-            await self._retry(run, item, plan.retry, first, plan.retry_step)
-            if not plan.effects:
-                return
-        pending_json = jsonio.dumps(sorted(run.pending))
-        need_discovery = plan.need_discovery and not run.discovery_waiting
-        if need_discovery:
-            run.discovery_waiting = True
-        keep_item = plan.retry is not None
+        pending_json = jsonio.dumps(sorted(plan.pending))
+        need_discovery = plan.need_discovery and not run.discovery_waiting and not plan.completes
+        retry = (
+            None
+            if plan.retry is None or plan.completes
+            else self._retry_job(run, item, plan.retry, plan.retry_step)
+        )
 
-        def job(tx: Tx) -> None:
-            if not keep_item and not queue.take(tx.conn, item.id):
-                return
+        def job(tx: Tx) -> bool:
+            # The retry of the item and the effects of the same answer commit together.
+            if retry is not None:
+                if not retry(tx):
+                    return False
+            elif not queue.take(tx.conn, item.id):
+                return False
             if first:
                 _mark_first_call(tx, run.run_id)
             for effect in plan.effects:
                 effect(tx)
-            tx.conn.execute(
-                "UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run.run_id)
-            )
-            if need_discovery:
-                tx.enqueue(run.run_id, "call", DISCOVERY)
+            if plan.completes:
+                tx.finish_run(run.run_id, "Completed", plan.output)
+                return True
+            _next_moves(tx, run.run_id, pending_json, need_discovery)
+            return True
 
-        await self.transact(job)
-        if not keep_item:
+        outcome = await self.transact(job)
+        if outcome.value:
+            plan.apply()
+            if need_discovery:
+                run.discovery_waiting = True
+        if retry is not None:
+            self._after_retry(item, bool(outcome.value), retry)
+        else:
             self.scheduler.release(item.id)
+
+    # -- checkpoints (protocol 4.17) ----------------------------------------------------
+
+    async def checkpoint(self, run_id: str, qi_id: str, steps: list[Any]) -> None:
+        """Save steps the SDK ran within a call still in flight; durable once this returns.
+
+        Raises StaleDispatch when the call is not the one the engine waits for (the engine
+        restarted, the item was retried, or the run ended), and RunFailure for bad ops.
+        """
+        dispatch = self.dispatches.get(qi_id)
+        if dispatch is None or dispatch.run.run_id != run_id:
+            raise StaleDispatch(f"no call in flight for run {run_id} with qi_id {qi_id!r}")
+        run, item = dispatch.run, dispatch.item
+        bad = [
+            op.get("op") for op in steps if not isinstance(op, dict) or op.get("op") != "StepRun"
+        ]
+        if bad:
+            raise RunFailure(
+                "UnsupportedCheckpoint",
+                f"a checkpoint may only carry StepRun ops, not {bad!r}; answer other ops in a 206",
+            )
+        answer = Answer("ops", 206, steps)
+        async with run.lock:
+            if run.status != "Running" or self.dispatches.get(qi_id) is not dispatch:
+                raise StaleDispatch(f"run {run_id} moved on before this checkpoint")
+            plan = OpsPlan(run, dispatch.fn, item, answer, dispatch.started)
+            plan.checkpoint = True
+            plan.build()
+            pending_json = jsonio.dumps(sorted(plan.pending))
+
+            def job(tx: Tx) -> bool:
+                # The call's own queue row must still exist: it is what a restart re-sends.
+                alive = tx.conn.execute(
+                    "SELECT 1 FROM queue WHERE id = ? AND run_id = ?", (item.id, run_id)
+                ).fetchone()
+                if alive is None:
+                    return False
+                for effect in plan.effects:
+                    effect(tx)
+                _next_moves(tx, run_id, pending_json, discover=False)
+                return True
+
+            outcome = await self.transact(job)
+            if not outcome.value:
+                raise StaleDispatch(f"the call for run {run_id} is no longer queued")
+            plan.apply()
 
     # -- other items -----------------------------------------------------------------
 
@@ -318,40 +437,66 @@ class Executor:
             return
         run.busy += 1
         try:
-            step_id = item.step_id
-            if memo is None:
-                row = await self.db.read(
-                    lambda c: c.execute(
-                        "SELECT memo FROM steps WHERE run_id = ? AND step_id = ? AND done = 1",
-                        (run.run_id, step_id),
-                    ).fetchone()
-                )
-                saved = row[0].encode() if row else b"null"
-            else:
-                saved = memo
-            run.add_memo(step_id, saved)
-            run.pending.discard(step_id)
-            discover = (not run.pending or step_id in run.race) and not run.discovery_waiting
-            if discover:
-                run.discovery_waiting = True
-            pending_json = jsonio.dumps(sorted(run.pending))
-
-            def job(tx: Tx) -> None:
-                if not queue.take(tx.conn, item.id):
-                    return
-                if memo is not None:
-                    save_step(tx, run.run_id, step_id, None, None, memo.decode(), status)
-                tx.conn.execute(
-                    "UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run.run_id)
-                )
-                if discover:
-                    tx.enqueue(run.run_id, "call", DISCOVERY)
-
-            await self.transact(job)
-            self.scheduler.release(item.id)
+            async with run.lock:
+                await self._continue_locked(run, item, memo, status)
         finally:
             run.busy -= 1
             self.runs.evict_if_idle(run)
+
+    async def _continue_locked(
+        self, run: RunState, item: QueueItem, memo: bytes | None, status: str
+    ) -> None:
+        assert item.step_id is not None
+        step_id = item.step_id
+        if run.status != "Running":
+            await self._take_only(item)
+            return
+        if memo is None:
+            row = await self.db.read(
+                lambda c: c.execute(
+                    "SELECT memo FROM steps WHERE run_id = ? AND step_id = ? AND done = 1",
+                    (run.run_id, step_id),
+                ).fetchone()
+            )
+            saved = row[0].encode() if row else b"null"
+        else:
+            saved = memo
+        pending = run.pending - {step_id}
+        discover = (not pending or step_id in run.race) and not run.discovery_waiting
+        pending_json = jsonio.dumps(sorted(pending))
+
+        def job(tx: Tx) -> bool:
+            if not queue.take(tx.conn, item.id):
+                return False
+            if memo is not None:
+                save_step(tx, run.run_id, step_id, None, None, memo.decode(), status)
+            _next_moves(tx, run.run_id, pending_json, discover)
+            return True
+
+        outcome = await self.transact(job)
+        self.scheduler.release(item.id)
+        if outcome.value:
+            run.add_memo(step_id, saved)
+            run.pending = pending
+            if discover:
+                run.discovery_waiting = True
+
+    async def _ai(self, item: QueueItem) -> None:
+        """Call the model provider for `step.ai.infer`; retried under the run's attempts."""
+        assert item.run_id is not None
+        run = await self.runs.get(item.run_id)
+        fn = None if run is None else self.snapshot().by_uuid.get(run.fn_uuid)
+        if run is None or run.status != "Running" or fn is None:
+            await self._take_only(item)
+            return
+        result = await ai_gateway.infer(self.caller.session, (item.data or {}).get("opts") or {})
+        if not result.ok and result.retriable and item.attempt + 1 < fn.config.max_attempts:
+            answer = Answer("error", 0, {"name": "AIGatewayError", "message": result.message})
+            await self._retry(run, item, answer, False)
+            return
+        await self._continue(
+            item, jsonio.dumpb(result.memo()), "Completed" if result.ok else "Failed"
+        )
 
     async def _wake(self, item: QueueItem) -> None:
         await self._continue(item, b"null")
@@ -414,6 +559,40 @@ class Executor:
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class _RetryJob:
+    """Re-send the same call later; the failed try is recorded on the step it ran."""
+
+    run_id: str
+    item_id: int
+    attempt: int
+    due: int
+    step: tuple[str, str] | None
+    error: str
+
+    def __call__(self, tx: Tx) -> bool:
+        moved = tx.conn.execute(
+            "UPDATE queue SET attempt = ?, due_at = ? WHERE id = ?",
+            (self.attempt, self.due, self.item_id),
+        ).rowcount
+        if moved and self.step is not None:
+            tx.conn.execute(
+                "INSERT INTO steps(run_id, step_id, seq, name, kind, status, attempts,"
+                " started_at, error) VALUES (?, ?, -1, ?, 'run', 'Retrying', 1, ?, ?)"
+                " ON CONFLICT(run_id, step_id) DO UPDATE SET attempts = steps.attempts + 1,"
+                " error = excluded.error, status = 'Retrying'",
+                (self.run_id, self.step[0], self.step[1], tx.now, self.error),
+            )
+        return bool(moved)
+
+
+def _next_moves(tx: Tx, run_id: str, pending_json: str, discover: bool) -> None:
+    """Record the run's pending set and, when it asks for one, its next discovery call."""
+    tx.conn.execute("UPDATE runs SET pending = ? WHERE run_id = ?", (pending_json, run_id))
+    if discover:
+        tx.enqueue(run_id, "call", DISCOVERY)
 
 
 def _mark_first_call(tx: Tx, run_id: str) -> None:

@@ -127,7 +127,20 @@ def runs_for_event(conn: sqlite3.Connection, internal_id: str) -> list[dict[str,
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
     row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    return run_shape(row) if row else None
+    if row is None:
+        return None
+    run = run_shape(row)
+    parked = [
+        {"item": i, "kind": k, "step_id": s, "error": e, "failures": f, "parked_at": rfc3339(t)}
+        for i, k, s, e, f, t in conn.execute(
+            "SELECT id, kind, step_id, error, failures, parked_at FROM parked WHERE run_id = ?"
+            " ORDER BY id",
+            (run_id,),
+        )
+    ]
+    if parked:  # work the engine gave up on: the run cannot go on until an operator acts
+        run["parked"] = parked
+    return run
 
 
 def list_runs(

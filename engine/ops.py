@@ -1,7 +1,10 @@
 """What one 206 answer changes: the ops of protocol 4.4, decided before anything is written.
 
-`OpsPlan.build()` updates the live run in memory and collects *effects* (functions of a
-transaction) that the executor writes in one commit. Step limits (4.7) are checked here.
+`OpsPlan.build()` reads the live run and collects *effects* (functions of a transaction)
+that the executor writes in one commit, plus the in-memory changes (new memos, planned
+steps, the pending set) that `apply()` makes to the live run only after that commit: a
+failed commit leaves memory as it was, and no other call can see an unsaved memo.
+Step limits (4.7) are checked here.
 """
 
 from __future__ import annotations
@@ -52,26 +55,53 @@ class OpsPlan:
         self.retry: Answer | None = None
         self.retry_step: tuple[str, str] | None = None
         self.need_discovery = False
+        # Staged in-memory changes, applied by `apply()` after the commit.
+        self.memos: dict[str, bytes] = {}
+        self.planned: set[str] = set()
+        self.race: set[str] = set()
+        self.pending: set[str] = set(run.pending)
+        # A `RunComplete` op (other SDKs, protocol 4.17): the run ends with this output.
+        self.completes = False
+        self.output: Any = None
+        # A checkpoint saves steps of a call still in flight: a repeat is harmless, and the
+        # call itself, not this plan, asks for what comes next.
+        self.checkpoint = False
+
+    def known(self, sid: str) -> bool:
+        return sid in self.run.memos or sid in self.memos
+
+    def scheduled(self, sid: str) -> bool:
+        return sid in self.run.scheduled or sid in self.planned
+
+    def apply(self) -> None:
+        """Make the committed changes visible in the live run."""
+        run = self.run
+        for sid, memo in self.memos.items():
+            run.add_memo(sid, memo)
+        run.scheduled |= self.planned
+        run.race |= self.race
+        run.pending = self.pending
 
     def build(self) -> None:
         ops = self.answer.body
         if not all(isinstance(op, dict) and isinstance(op.get("id"), str) for op in ops):
             raise RunFailure("InvalidOp", "the SDK answered 206 with an op that has no string id")
         if len(ops) > 1 and any(op.get("op") in PLANNING_OPS for op in ops):
-            self.run.pending = {op["id"] for op in ops}
-        for op in sorted(ops, key=lambda o: o.get("op") != "WaitForEvent"):
+            self.pending = {op["id"] for op in ops if op.get("op") != "RunComplete"}
+        for op in sorted(ops, key=_op_order):
             self._op(op)
         run = self.run
-        stalled = not (self.effects or self.retry or run.scheduled or run.in_flight)
-        if stalled and not run.discovery_waiting:
+        busy = self.effects or self.retry or run.scheduled or self.planned or run.in_flight
+        if not (busy or self.completes or run.discovery_waiting or self.checkpoint):
             raise RunFailure(
                 "NoProgress",
                 "the SDK reported only steps that are already done, so the run cannot go on; "
                 "check that step ids are deterministic",
             )
-        if run.step_count > MAX_STEPS:
+        if run.step_count + len(self.memos) > MAX_STEPS:
             raise RunFailure("InngestErrFunctionOverflowed", f"the run exceeded {MAX_STEPS} steps")
-        if run.state_bytes > MAX_RUN_STATE:
+        added = sum(len(m) for m in self.memos.values())
+        if run.state_bytes + added > MAX_RUN_STATE:
             raise RunFailure("InngestErrStateOverflowed", "the run's state exceeded 32 MiB")
 
     def _op(self, op: dict[str, Any]) -> None:
@@ -79,10 +109,12 @@ class OpsPlan:
         name = str(op.get("displayName") or op.get("name") or sid)
         opts = op.get("opts") or {}
         race = isinstance(opts, dict) and opts.get("parallelMode") == "race"
-        run = self.run
-        if kind in ("StepRun", "StepFailed", "StepError") and sid in run.memos:
+        if kind == "RunComplete":
+            self.completes, self.output = True, op.get("data")
             return
-        if kind in PLANNING_OPS and (sid in run.memos or sid in run.scheduled):
+        if kind in ("StepRun", "StepFailed", "StepError") and self.known(sid):
+            return
+        if kind in PLANNING_OPS and (self.known(sid) or self.scheduled(sid)):
             return
         if kind == "StepRun":
             self._save(sid, name, "run", jsonio.dumpb({"data": op.get("data")}), "Completed", race)
@@ -91,7 +123,7 @@ class OpsPlan:
             and not self.answer.no_retry
             and (self.item.attempt + 1 < self.fn.config.max_attempts)
         ):
-            self.retry = Answer("error", 206, op.get("error"))
+            self.retry = Answer("error", 206, op.get("error"), retry_at_ms=self.answer.retry_at_ms)
             self.retry_step = (sid, name)
         elif kind in ("StepError", "StepFailed"):
             self._save(
@@ -111,16 +143,7 @@ class OpsPlan:
         elif kind == "InvokeFunction":
             self._invoke(sid, name, opts, race)
         elif kind == "AIGateway":
-            memo = {
-                "error": {
-                    "name": "UnsupportedStep",
-                    "message": (
-                        "step.ai.infer is not supported by the embedded engine; "
-                        "call the provider inside step.run"
-                    ),
-                }
-            }
-            self._save(sid, name, "ai", jsonio.dumpb(memo), "Failed", race)
+            self._ai(sid, str(op.get("displayName") or sid), opts, race)
         else:
             raise RunFailure(
                 "UnsupportedOp",
@@ -131,9 +154,9 @@ class OpsPlan:
         if len(memo) > MAX_STEP_OUTPUT:
             raise RunFailure("InngestErrStateOverflowed", f"step {name!r} returned more than 4 MiB")
         run = self.run
-        run.add_memo(sid, memo)
-        run.pending.discard(sid)
-        if not run.pending or race or sid in run.race:
+        self.memos[sid] = memo
+        self.pending.discard(sid)
+        if not self.pending or race or sid in run.race:
             self.need_discovery = True
         started, text = self.started, memo.decode()
         self.effects.append(
@@ -142,9 +165,9 @@ class OpsPlan:
 
     def _plan(self, sid: str, name: str, kind: str, race: bool, *, call: bool = False) -> None:
         run = self.run
-        run.scheduled.add(sid)
+        self.planned.add(sid)
         if race:
-            run.race.add(sid)
+            self.race.add(sid)
         opts = '{"parallelMode":"race"}' if race else None
 
         def effect(tx: Tx) -> None:
@@ -207,6 +230,17 @@ class OpsPlan:
 
         self.effects.append(effect)
 
+    def _ai(self, sid: str, name: str, opts: Any, race: bool) -> None:
+        if not isinstance(opts, dict) or not opts.get("url"):
+            raise RunFailure("InvalidOp", f"step.ai.infer {name!r} has no provider url in opts")
+        self._plan(sid, name, "ai", race)
+        run_id = self.run.run_id
+
+        def effect(tx: Tx) -> None:
+            tx.enqueue(run_id, "ai", sid, data={"opts": opts}, dedupe=f"ai:{run_id}:{sid}")
+
+        self.effects.append(effect)
+
     def _invoke(self, sid: str, name: str, opts: Any, race: bool) -> None:
         opts = opts if isinstance(opts, dict) else {}
         target_id = str(opts.get("function_id") or "")
@@ -266,6 +300,13 @@ class OpsPlan:
                 tx.resolve_wait(run.run_id, sid, jsonio.dumps(memo), "Failed")
 
         self.effects.append(effect)
+
+
+def _op_order(op: dict[str, Any]) -> int:
+    """WaitForEvent first (a `[WaitForEvent, send]` answer cannot miss its event), RunComplete
+    last (the steps reported beside it are saved before the run ends)."""
+    kind = op.get("op")
+    return 0 if kind == "WaitForEvent" else 2 if kind == "RunComplete" else 1
 
 
 def save_step(

@@ -7,6 +7,7 @@ Kinds:
 - `wait_timeout`: a wait_for_event or invoke expires.
 - `debounce`, `batch`: flush a debounced event or an event batch into a run.
 - `cron`: a scheduled tick of a function.
+- `ai`: a `step.ai.infer` request to a model provider, made by the engine (ai_gateway.py).
 - `run_timeout`: `timeouts.start` / `timeouts.finish` of a run passed.
 """
 
@@ -72,6 +73,29 @@ def insert(conn: sqlite3.Connection, item: QueueItem, dedupe: str | None = None)
             dedupe,
         ),
     )
+
+
+def park(conn: sqlite3.Connection, item: QueueItem, error: str, failures: int, now: int) -> None:
+    """Move an item that keeps failing inside the engine out of the queue, keeping its error.
+
+    The row stays in `parked` (with everything needed to put it back) and shows on its run.
+    """
+    conn.execute(
+        "INSERT OR REPLACE INTO parked(id, run_id, kind, step_id, attempt, data, error,"
+        " failures, parked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.id,
+            item.run_id,
+            item.kind,
+            item.step_id,
+            item.attempt,
+            jsonio.dumps(item.data) if item.data is not None else None,
+            error,
+            failures,
+            now,
+        ),
+    )
+    conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
 
 
 def take(conn: sqlite3.Connection, item_id: int) -> bool:

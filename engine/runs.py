@@ -45,6 +45,7 @@ class RunState:
     begun: bool = False
     event_json: bytes = b""
     events_json: bytes = b""
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock, repr=False)
     _steps_blob: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
     _stack_blob: bytearray = dataclasses.field(default_factory=bytearray, repr=False)
 
@@ -78,7 +79,13 @@ class RunState:
         return memos
 
     def request_body(
-        self, *, step_id: str, attempt: int, max_attempts: int, disable_immediate: bool
+        self,
+        *,
+        step_id: str,
+        attempt: int,
+        max_attempts: int,
+        disable_immediate: bool,
+        qi_id: str = "",
     ) -> bytes:
         use_api = len(self._steps_blob) + len(self.events_json) > MAX_REQUEST_BYTES
         head = jsonio.dumpb(
@@ -89,6 +96,7 @@ class RunState:
                 "disable_immediate_execution": disable_immediate,
                 "use_api": use_api,
                 "fn_id": self.fn_uuid,
+                "qi_id": qi_id,
                 "step_id": step_id,
                 "env": "",
             }

@@ -404,7 +404,9 @@ class Tx:
 
     # -- finishing -------------------------------------------------------------------
 
-    def finish_run(self, run_id: str, status: str, output: Any) -> bool:
+    def finish_run(
+        self, run_id: str, status: str, output: Any, http_status: int | None = None
+    ) -> bool:
         row = self.conn.execute(
             "SELECT slug, events, correlation_id, status FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -426,7 +428,7 @@ class Tx:
         if correlation_id:
             self._resolve_invoker(correlation_id, status, output)
         if events[0]["name"] not in _NO_RECURSION:
-            self._emit_finished(run_id, slug, events, status, output, correlation_id)
+            self._emit_finished(run_id, slug, events, status, output, correlation_id, http_status)
         return True
 
     def _resolve_invoker(self, correlation_id: str, status: str, output: Any) -> None:
@@ -458,6 +460,7 @@ class Tx:
         status: str,
         output: Any,
         correlation_id: str | None,
+        http_status: int | None = None,
     ) -> None:
         data: dict[str, Any] = {
             "function_id": slug,
@@ -468,7 +471,7 @@ class Tx:
         if status == "Completed":
             data["result"] = output
         elif status == "Failed":
-            data["error"] = _error_object(output)
+            data["error"] = _error_object(output, http_status)
         if correlation_id:
             data["correlation_id"] = correlation_id
         data["_inngest"] = {"status": status}
@@ -492,12 +495,15 @@ def _triggered(cfg: FunctionConfig, event: dict[str, Any]) -> bool:
     return False
 
 
-def _error_object(output: Any) -> dict[str, Any]:
-    """The SDK's error body, shaped as Inngest puts it in function.finished/failed."""
+def _error_object(output: Any, http_status: int | None = None) -> dict[str, Any]:
+    """The SDK's error body, shaped as the Dev Server puts it in function.finished/failed
+    (protocol 3.5): `name`/`message`/`stack` from the body, its `code` dropped, and in
+    `error` the transport summary of the answer that failed the run."""
     body = output if isinstance(output, dict) else {}
     name = str(body.get("name") or "Error")
     message = str(body.get("message") or body.get("error") or "function failed")
-    err: dict[str, Any] = {"error": f"{name}: {message}", "name": name, "message": message}
+    summary = f"invalid status code: {http_status}" if http_status else f"{name}: {message}"
+    err: dict[str, Any] = {"error": summary, "name": name, "message": message}
     if body.get("stack") is not None:
         err["stack"] = body["stack"]
     return err

@@ -14,6 +14,7 @@ from skills_core.demo.cli import demo_app
 from .config.cli import config_app
 from .config.environ import apply_to_process
 from .inbox_view import inbox_command
+from .incidents_view import incidents_app
 from .run_control import send_command  # also registers `runs cancel` and `runs rerun`
 from .runs_view import runs_app
 from .up import up_command
@@ -28,6 +29,7 @@ app.command("engine")(engine_command)
 app.command("up")(up_command)
 app.add_typer(runs_app, name="runs")
 app.command("inbox")(inbox_command)
+app.add_typer(incidents_app, name="incidents")
 app.command("send")(send_command)
 app.add_typer(demo_app, name="demo")
 app.add_typer(skills_app, name="skills")

@@ -216,6 +216,14 @@ def show_command(
         return
     _print_header(run)
     console.print(steps_table(steps))
+    for parked in _parked(run.run_id, engine):
+        console.print(
+            Text(
+                f"parked: {parked.get('kind')} {parked.get('step_id') or ''} after "
+                f"{parked.get('failures')} failures: {plain(str(parked.get('error')))}",
+                style="bold red",
+            )
+        )
     for d in decisions:
         fallback = ", fallback" if d["fallback"] else ""
         console.print(
@@ -298,6 +306,19 @@ def _print_json(value: Any, *, indent: str) -> None:
         console.print(
             Text(f"{indent}… {len(lines) - OUTPUT_LINES} more lines (--json for all)", style="dim")
         )
+
+
+def _parked(run_id: str, engine: str | None) -> list[dict[str, Any]]:
+    """Work the engine gave up on after internal errors, where the engine reports it (the
+    embedded one does); nothing when it is unreachable or does not say."""
+    history = History(engine_url(engine))
+    try:
+        parked = history.run(run_id).get("parked")
+    except HistoryError:
+        return []
+    finally:
+        history.close()
+    return [p for p in parked if isinstance(p, dict)] if isinstance(parked, list) else []
 
 
 def _engine_outputs(run_id: str, engine: str | None) -> list[dict[str, Any]] | str:

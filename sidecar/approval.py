@@ -77,6 +77,8 @@ class ApprovalPolicy:
                     f"LLM budget ${caps.llm.per_week_usd}/week exceeds the default "
                     f"${self.max_llm_per_week_usd}/week"
                 )
+        if caps.incidents:
+            reasons.append("tracks incidents (it can open and resolve them)")
         if manifest.emits and not self.auto_emits:
             reasons.append(f"sends events {sorted(manifest.emits)}")
         if manifest.invokes and not self.auto_invokes:

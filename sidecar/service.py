@@ -23,6 +23,7 @@ from loopwright.engine_client import EngineClient, EngineError, EngineTarget
 from loopwright.ledger.middleware import LedgerRecorder
 from loopwright.ledger.retention import Retention, retention_days
 from loopwright.store import open_store
+from skills_core.capabilities.incidents import IncidentStore, incident_policy
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
@@ -61,8 +62,9 @@ class Sidecar:
         self.store = open_store(settings.store)
         # The platform's real capabilities by default, so `loopwright inbox` reads what skills
         # post; tests and demos pass a fake or local provider.
+        self.incidents = IncidentStore(self.store, incident_policy())
         self.provider = provider or PlatformCapabilityProvider(
-            CapabilityServices.build(CapabilitySettings.from_env())
+            CapabilityServices.build(CapabilitySettings.from_env()), self.incidents
         )
         self.ledger = LedgerRecorder(
             self.store,

@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS queue (
 CREATE INDEX IF NOT EXISTS queue_by_due ON queue(due_at);
 CREATE INDEX IF NOT EXISTS queue_by_run ON queue(run_id);
 
+-- Items that failed inside the engine too often; kept for an operator, never retried.
+CREATE TABLE IF NOT EXISTS parked (
+    id INTEGER PRIMARY KEY, run_id TEXT, kind TEXT NOT NULL, step_id TEXT,
+    attempt INTEGER NOT NULL, data TEXT, error TEXT NOT NULL, failures INTEGER NOT NULL,
+    parked_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parked_by_run ON parked(run_id);
+
 CREATE TABLE IF NOT EXISTS waits (
     run_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL,
     event_name TEXT, expr TEXT, correlation_id TEXT,

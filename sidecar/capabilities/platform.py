@@ -21,6 +21,7 @@ from sidecar.facade.grants import CapabilityGrants
 from sidecar.facade.payload import JSON
 from skills_core.capabilities.errors import CapabilityError as PlatformError
 from skills_core.capabilities.grant import Grant
+from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.llm.messages import ClassifyRequest, CompleteRequest
 from skills_core.capabilities.notify.messages import PostRequest
 from skills_core.capabilities.services import CapabilityServices
@@ -120,9 +121,43 @@ class PlatformHttp(_Bound):
         )
 
 
+class PlatformIncidents:
+    """``incidents`` backend: the platform's incident store (docs/CORE_SKILLS.md)."""
+
+    def __init__(self, incidents: IncidentStore | None) -> None:
+        self.incidents = incidents
+
+    def observe(
+        self,
+        service: str,
+        *,
+        label: str,
+        signals: list[str],
+        reason: str,
+        onset: float,
+        checked_at: float,
+    ) -> JSON:
+        if self.incidents is None:
+            raise facade_errors.CapabilityError(
+                "incidents: no incident store on this platform (the sidecar opens one)"
+            )
+        seen = Observation(
+            service=service,
+            label=label,
+            signals=tuple(signals),
+            reason=reason[:500],
+            onset=onset,
+            checked_at=checked_at,
+        )
+        return _json(self.incidents.observe(seen))
+
+
 class PlatformCapabilityProvider:
-    def __init__(self, services: CapabilityServices) -> None:
+    def __init__(
+        self, services: CapabilityServices, incidents: IncidentStore | None = None
+    ) -> None:
         self.services = services
+        self.incidents = incidents
 
     def run_usage(self, run_id: str) -> Usage:
         """The LLM calls a run made, for its ledger record."""
@@ -140,4 +175,5 @@ class PlatformCapabilityProvider:
             notify=PlatformNotify(*bound),
             llm=PlatformLLM(*bound),
             http=PlatformHttp(*bound),
+            incidents=PlatformIncidents(self.incidents),
         )

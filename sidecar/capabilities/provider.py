@@ -148,4 +148,5 @@ class FakeCapabilityProvider:
             notify=InboxNotify(self.inbox, skill_id, others=fake.notify),
             llm=fake.llm,
             http=fake.http,
+            incidents=fake.incidents,
         )

@@ -27,7 +27,7 @@ from .errors import (
     SkillViolation,
 )
 from .exposure import Exposed
-from .grants import CapabilityGrants, HttpGrant, LLMGrant
+from .grants import CapabilityGrants, HttpGrant, IncidentsGrant, LLMGrant
 from .payload import JSON, to_json_value
 
 MAX_CAPABILITY_RESULT_BYTES = 4 * 1024 * 1024
@@ -63,6 +63,19 @@ class HttpBackend(Protocol):
     def get(self, url: str, *, params: dict[str, str], timeout_seconds: float) -> JSON: ...
 
 
+class IncidentsBackend(Protocol):
+    def observe(
+        self,
+        service: str,
+        *,
+        label: str,
+        signals: list[str],
+        reason: str,
+        onset: float,
+        checked_at: float,
+    ) -> JSON: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class CapabilityBackends:
     metrics: MetricsBackend | None = None
@@ -70,6 +83,7 @@ class CapabilityBackends:
     notify: NotifyBackend | None = None
     llm: LLMBackend | None = None
     http: HttpBackend | None = None
+    incidents: IncidentsBackend | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,6 +304,59 @@ class HttpGate(_Gate):
             )
 
 
+class IncidentsGate(_Gate):
+    """``ctx.capabilities.incidents``: the platform's incident lifecycle (docs/SKILLS.md)."""
+
+    __slots__ = ("_services",)
+    capability = "incidents"
+    public = frozenset({"observe"})
+
+    def __init__(self, backend: IncidentsBackend, record: CallRecorder, grant: IncidentsGrant):
+        super().__init__(backend, record)
+        self._services = list(grant.services)
+
+    def observe(
+        self,
+        service: str,
+        *,
+        label: str,
+        signals: list[str] | None = None,
+        reason: str = "",
+        onset: float | None = None,
+        checked_at: float,
+    ) -> JSON:
+        if self._services and service not in self._services:
+            raise CapabilityDenied(
+                f"service {service!r} is not granted; the manifest allows {self._services}"
+            )
+        if label not in INCIDENT_LABELS:
+            raise CapabilityError(f"label {label!r} is not one of {list(INCIDENT_LABELS)}")
+        backend: IncidentsBackend = self._backend  # type: ignore[assignment]
+        args: dict[str, JSON] = {
+            "service": service,
+            "label": label,
+            "signals": list(signals or []),
+            "reason": reason,
+            "onset": checked_at if onset is None else onset,
+            "checked_at": checked_at,
+        }
+        return self._call(
+            "observe",
+            args,
+            lambda _key: backend.observe(
+                service,
+                label=label,
+                signals=list(signals or []),
+                reason=reason,
+                onset=checked_at if onset is None else onset,
+                checked_at=checked_at,
+            ),
+        )
+
+
+INCIDENT_LABELS = ("normal", "degraded", "critical")
+
+
 class Capabilities(Exposed):
     """``ctx.capabilities``: exposes exactly the granted capabilities."""
 
@@ -331,4 +398,6 @@ def build_capabilities(
         gates["llm"] = LLMGate(backends.llm, record, grants.llm)
     if grants.http and backends.http:
         gates["http"] = HttpGate(backends.http, record, grants.http)
+    if grants.incidents and backends.incidents:
+        gates["incidents"] = IncidentsGate(backends.incidents, record, grants.incidents)
     return Capabilities(gates)

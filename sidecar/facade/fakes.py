@@ -9,6 +9,7 @@ errors by name (``"LLMUnavailable"``), which is how tests prove a fallback path 
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Mapping
 
 from .capabilities import CapabilityBackends
@@ -46,6 +47,7 @@ class FakeCapabilities:
             notify=FakeNotify(self),
             llm=FakeLLM(self),
             http=FakeHttp(self),
+            incidents=FakeIncidents(self),
         )
 
 
@@ -120,4 +122,47 @@ class FakeHttp:
     def get(self, url: str, *, params: dict[str, str], timeout_seconds: float) -> JSON:
         return self._fake.answer(
             "http.get", {"status": 200, "headers": {}, "text": "", "json": None}
+        )
+
+
+class FakeIncidents:
+    """The dry run's incidents: a fresh platform, where every bad check opens an incident (so
+    a dry run walks the path that posts and emits) and a normal one changes nothing."""
+
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def observe(
+        self,
+        service: str,
+        *,
+        label: str,
+        signals: list[str],
+        reason: str,
+        onset: float,
+        checked_at: float,
+    ) -> JSON:
+        opened = label != "normal"
+        bucket = int(onset // 600 * 600)  # as the platform names incidents (lifecycle.py)
+        stamp = datetime.datetime.fromtimestamp(bucket, datetime.UTC).strftime("%Y%m%dT%H%MZ")
+        incident = {
+            "id": f"{service}-{stamp}",
+            "state": "open",
+            "severity": label,
+            "signals": sorted(set(signals)),
+            "onset": onset,
+            "revision": 1,
+            "reopened": 0,
+            "open_minutes": round(max(0.0, checked_at - onset) / 60, 1),
+        }
+        return self._fake.answer(
+            "incidents.observe",
+            {
+                "action": "opened" if opened else "none",
+                "silenced": False,
+                "retriage": False,
+                "new_signals": incident["signals"] if opened else [],
+                "previous_severity": None,
+                "incident": incident if opened else None,
+            },
         )

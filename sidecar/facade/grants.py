@@ -81,12 +81,18 @@ class HttpGrant(_Grant):
     hosts: list[PublicHost] = pydantic.Field(min_length=1, max_length=20)
 
 
+class IncidentsGrant(_Grant):
+    #: Track incidents of these services only; empty: every service the skill observes.
+    services: list[SourceName] = pydantic.Field(default_factory=list, max_length=200)
+
+
 class CapabilityGrants(_Grant):
     metrics: MetricsGrant | None = None
     deploys: DeploysGrant | None = None
     notify: NotifyGrant | None = None
     llm: LLMGrant | None = None
     http: HttpGrant | None = None
+    incidents: IncidentsGrant | None = None
 
     def granted(self) -> frozenset[str]:
         return frozenset(name for name in type(self).model_fields if getattr(self, name))

@@ -40,6 +40,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ("http", "get"): lambda g, a: g.get(
         a["url"], params=a.get("params"), timeout_seconds=a["timeout_seconds"]
     ),
+    ("incidents", "observe"): lambda g, a: g.observe(
+        a["service"],
+        label=a["label"],
+        signals=a.get("signals"),
+        reason=a.get("reason", ""),
+        onset=a.get("onset"),
+        checked_at=a["checked_at"],
+    ),
 }
 #: The keyword arguments each call may carry (the worker's remote backends send these).
 ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
@@ -51,6 +59,9 @@ ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
     ("llm", "classify"): frozenset({"text", "labels", "instructions"}),
     ("llm", "complete"): frozenset({"prompt", "system", "max_tokens"}),
     ("http", "get"): frozenset({"url", "params", "timeout_seconds"}),
+    ("incidents", "observe"): frozenset(
+        {"service", "label", "signals", "reason", "onset", "checked_at"}
+    ),
 }
 
 

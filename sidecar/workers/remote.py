@@ -259,6 +259,30 @@ class RemoteHttp(_Remote):
         return self._call("get", url=url, params=params, timeout_seconds=timeout_seconds)
 
 
+class RemoteIncidents(_Remote):
+    capability = "incidents"
+
+    def observe(
+        self,
+        service: str,
+        *,
+        label: str,
+        signals: list[str],
+        reason: str,
+        onset: float,
+        checked_at: float,
+    ) -> JSON:
+        return self._call(
+            "observe",
+            service=service,
+            label=label,
+            signals=signals,
+            reason=reason,
+            onset=onset,
+            checked_at=checked_at,
+        )
+
+
 def remote_backends(link: CapabilityLink) -> CapabilityBackends:
     return CapabilityBackends(
         metrics=RemoteMetrics(link),
@@ -266,4 +290,5 @@ def remote_backends(link: CapabilityLink) -> CapabilityBackends:
         notify=RemoteNotify(link),
         llm=RemoteLLM(link),
         http=RemoteHttp(link),
+        incidents=RemoteIncidents(link),
     )

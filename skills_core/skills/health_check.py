@@ -20,9 +20,11 @@ MANIFEST = {
     "triggers": [{"cron": "*/30 * * * *"}],
     "capabilities": {
         "metrics": {"sources": ["prometheus"]},
+        "notify": {"channels": ["slack"]},
+        "incidents": {},
         "llm": {"per_run_usd": 0.05, "per_week_usd": 1.0},
     },
-    "emits": ["health/incident.opened"],
+    "emits": ["health/incident.opened", "health/incident.updated"],
 }
 
 import datetime
@@ -245,12 +247,42 @@ def decision(service, verdict, checked_at):
     }
 
 
-def incident(service, verdict, checked_at):
-    """The event data of a new incident; the id is stable while the incident lasts."""
+def signals_of(verdict):
+    """The kinds of signal behind a verdict (a new kind on an open incident re-triages it)."""
+    return [b["signal"] for b in verdict["breaches"]] or [verdict["decided_by"] + "-judgement"]
+
+
+def onset_of(verdict, checked_at):
+    """The first anomalous sample of the signals that breached, not the detection time."""
     features = verdict["features"]
     breached = [b["signal"] for b in verdict["breaches"]] or list(features)
     starts = [features[s]["since"] for s in breached if s in features and features[s]["since"]]
-    onset = min(starts) if starts else checked_at
+    return min(starts) if starts else checked_at
+
+
+def lifecycle_note(service, tracked):
+    """What to post in an incident's thread when it changes, or None."""
+    action, found = tracked["action"], tracked.get("incident") or {}
+    if action == "updated":
+        change = []
+        if tracked.get("previous_severity"):
+            change.append(f"severity {tracked['previous_severity']} -> {found['severity']}")
+        if tracked.get("new_signals"):
+            change.append("new signal " + ", ".join(tracked["new_signals"]))
+        again = " Re-triaging: the likely cause may differ." if tracked.get("retriage") else ""
+        return f"Update on {service} ({found['id']}): " + "; ".join(change) + "." + again
+    if action == "resolved":
+        return (f"Resolved: {service} is back to normal ({found['id']}, resolved after "
+                f"{round(found['open_minutes'])} min).")  # fmt: skip
+    if action == "reopened":
+        return (f"Reopened: {service} is {found['severity']} again ({found['id']}; it has "
+                f"flapped {found['reopened']} time(s)).")  # fmt: skip
+    return None
+
+
+def incident(service, verdict, checked_at):
+    """The event data of a new incident; the id is stable while the incident lasts."""
+    onset = onset_of(verdict, checked_at)
     bucket = int(onset // ONSET_BUCKET_SECONDS * ONSET_BUCKET_SECONDS)
     start = datetime.datetime.fromtimestamp(bucket, datetime.UTC).isoformat()[:16]
     stamp = start.replace("-", "").replace(":", "")  # 20240101T1150 (strftime is unavailable)
@@ -262,7 +294,7 @@ def incident(service, verdict, checked_at):
         "onset": onset,
         "detected_at": checked_at,
         "decided_by": verdict["decided_by"],
-        "features": features,
+        "features": verdict["features"],
     }
 
 
@@ -313,18 +345,48 @@ def health_check(ctx):
     for service in sorted(seen["services"]):
         verdicts[service] = ctx.step.run("classify", classify, service, seen["services"][service])
         ctx.log(f"{service}: {verdicts[service]['label']}", reason=verdicts[service]["reason"])
-    incidents = [
-        incident(service, verdict, seen["checked_at"])
-        for service, verdict in verdicts.items()
-        if verdict["label"] != "normal"
-    ]
-    if incidents:
-        events = [skill.Event("health/incident.opened", i, id=i["incident_id"]) for i in incidents]
+
+    def track(service, verdict, checked_at):
+        return ctx.capabilities.incidents.observe(
+            service,
+            label=verdict["label"],
+            signals=signals_of(verdict),
+            reason=verdict["reason"],
+            onset=onset_of(verdict, checked_at),
+            checked_at=checked_at,
+        )
+
+    def post(text, thread):
+        return ctx.capabilities.notify.post("slack", text, thread=thread)
+
+    tracked = {}
+    for service in sorted(verdicts):
+        tracked[service] = ctx.step.run(
+            "track-incident", track, service, verdicts[service], seen["checked_at"]
+        )
+    incidents, updates = [], []
+    for service, t in tracked.items():
+        if t["silenced"] or not t.get("incident"):
+            continue
+        data = incident(service, verdicts[service], seen["checked_at"])
+        data.update(incident_id=t["incident"]["id"], revision=t["incident"]["revision"])
+        data["triage_key"] = f"{data['incident_id']}#{data['revision']}"
+        if t["action"] == "opened":
+            incidents.append(data)
+        elif t["retriage"]:
+            updates.append(data)
+        note = lifecycle_note(service, t)
+        if note:
+            ctx.step.run("post-incident-update", post, note, t["incident"]["id"])
+    events = [skill.Event("health/incident.opened", i, id=i["triage_key"]) for i in incidents]
+    events += [skill.Event("health/incident.updated", u, id=u["triage_key"]) for u in updates]
+    if events:
         ctx.step.send_event("open-incidents", events)
     return {
         "status": "ok",
         "checked_at": seen["checked_at"],
         "services": verdicts,
         "incidents": [i["incident_id"] for i in incidents],
+        "lifecycle": {s: t["action"] for s, t in tracked.items()},
         "decisions": [decision(s, v, seen["checked_at"]) for s, v in verdicts.items()],
     }

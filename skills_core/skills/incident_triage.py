@@ -28,9 +28,26 @@ MANIFEST = {
                 "onset": 1704067500,
                 "detected_at": 1704067800,
                 "decided_by": "rules",
+                "revision": 1,
+                "triage_key": "checkout-20240101T0000Z#1",
                 "features": {"error_rate": {"now": 0.302, "baseline": 0.004, "since": 1704067500}},
             },
-        }
+        },
+        {
+            "event": "health/incident.updated",
+            "example": {
+                "incident_id": "checkout-20240101T0000Z",
+                "service": "checkout",
+                "severity": "critical",
+                "reason": "p95 1.2s >= 3.0x baseline",
+                "onset": 1704067500,
+                "detected_at": 1704068400,
+                "decided_by": "rules",
+                "revision": 2,
+                "triage_key": "checkout-20240101T0000Z#2",
+                "features": {"p95": {"now": 1.2, "baseline": 0.2, "since": 1704068100}},
+            },
+        },
     ],
     "capabilities": {
         "metrics": {"sources": ["prometheus"]},
@@ -336,9 +353,11 @@ def triage_gave_up(ctx):
 
 @skill.function(
     fn_id="incident-triage",
-    trigger=skill.event("health/incident.opened"),
+    trigger=[skill.event("health/incident.opened"), skill.event("health/incident.updated")],
     retries=4,
-    rate_limit=skill.rate_limit(1, datetime.timedelta(hours=1), key="event.data.service"),
+    # One triage per incident revision: health-check opens an incident once and updates it only
+    # when a new kind of signal appears, so a storm of checks cannot start a storm of triages.
+    rate_limit=skill.rate_limit(1, datetime.timedelta(hours=1), key="event.data.triage_key"),
     on_failure=triage_gave_up,
 )
 def incident_triage(ctx):
@@ -348,9 +367,15 @@ def incident_triage(ctx):
         raise skill.NonRetriableError(f"malformed incident: service {service}, id {incident_id}")
     reported_onset = incident.get("onset") or incident.get("detected_at")
 
+    again = ctx.event.name == "health/incident.updated"
     opened = (
         f"[{incident.get('severity')}] {service}: {incident.get('reason')} "
-        f"(incident {incident_id}). Triage is looking at metrics and deploys."
+        f"(incident {incident_id}). "
+        + (
+            "Triaging again: a new kind of signal."
+            if again
+            else "Triage is looking at metrics and deploys."
+        )
     )
     ctx.step.run(
         "announce", lambda: ctx.capabilities.notify.post(CHANNEL, opened, thread=incident_id)

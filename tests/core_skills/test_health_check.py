@@ -57,7 +57,8 @@ def test_rules_classify_each_snapshot_when_the_llm_is_unavailable(snap: str) -> 
     unhealthy = sorted(name for name, label in expected.items() if label != "normal")
     events = sent_events(result)
     assert sorted(e["data"]["service"] for e in events) == unhealthy
-    assert result.return_value["incidents"] == [e["id"] for e in events]
+    assert result.return_value["incidents"] == [e["data"]["incident_id"] for e in events]
+    assert all(e["id"] == e["data"]["triage_key"] for e in events)
 
 
 def test_every_run_records_the_features_it_saw() -> None:
@@ -76,8 +77,10 @@ def test_an_incident_event_carries_what_triage_needs() -> None:
     [event] = sent_events(result)
     data = event["data"]
     assert event["name"] == "health/incident.opened"
-    # The event id is the incident id: a re-sent event is deduplicated by the engine.
-    assert event["id"] == data["incident_id"] == "checkout-20240101T1150Z"
+    # The event id names the incident and its revision: a re-sent event is deduplicated by
+    # the engine, and triage runs once per revision.
+    assert data["incident_id"] == "checkout-20240101T1150Z"
+    assert event["id"] == data["triage_key"] == "checkout-20240101T1150Z#1"
     assert data["severity"] == "critical" and data["service"] == "checkout"
     assert "error rate" in data["reason"]
     end = snapshot("critical_error_burst")["query_range"][0]["values"][-1][0]
