@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from .engine_client import EngineClient, EngineError, EngineTarget, TargetError
-from .runs_view import runs_app
+from .ledger import LedgerError, LedgerReader
+from .runs_view import StoreOption, runs_app
+from .store import StoreError, open_store
 
 INTERNAL_PREFIX = "inngest/"
+T = TypeVar("T")
 EngineOption = Annotated[
     str | None,
     typer.Option(
@@ -28,11 +32,30 @@ EngineOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
-def _client(engine: str | None, command: str) -> EngineClient:
+def _on_engine(engine: str | None, command: str, call: Callable[[EngineClient], T]) -> T:
+    """``call`` with a client for the configured engine; its refusal ends the command."""
     try:
-        return EngineClient(EngineTarget.from_env(url=engine))
+        target = EngineTarget.from_env(url=engine)
     except TargetError as err:
         _fail(command, str(err), 2)
+    with EngineClient(target) as client:
+        try:
+            return call(client)
+        except EngineError as err:
+            _fail(command, str(err))
+
+
+ULID_LENGTH = 26
+
+
+def full_run_id(run_id: str, store: str | None, command: str) -> str:
+    """A run id, or a unique prefix of one as `loopwright runs` shows them (from the ledger)."""
+    if len(run_id) >= ULID_LENGTH:
+        return run_id
+    try:
+        return LedgerReader(open_store(store)).run(run_id).run_id
+    except (LedgerError, StoreError) as err:
+        _fail(command, str(err))
 
 
 def _fail(command: str, message: str, code: int = 1) -> NoReturn:
@@ -77,42 +100,40 @@ def send_command(
         payload = parse_data(data)
     except ValueError as err:
         _fail("send", f"{err}. Nothing was sent.", 2)
-    with _client(engine, "send") as client:
-        try:
-            ids = client.send(event_name, payload)
-        except EngineError as err:
-            _fail("send", str(err))
+    ids = _on_engine(engine, "send", lambda client: client.send(event_name, payload))
     _report(as_json, {"name": event_name, "ids": ids}, f"sent {event_name}: {', '.join(ids)}")
 
 
 @runs_app.command("cancel")
 def cancel_command(
-    run_id: Annotated[str, typer.Argument(help="The run's id.")],
+    run_id: Annotated[str, typer.Argument(help="The run's id, or a unique prefix of it.")],
     engine: EngineOption = None,
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cancel a run: it stops before its next step (a step in flight runs to its end)."""
-    with _client(engine, "runs cancel") as client:
-        try:
-            client.cancel(run_id)
-            status = client.run(run_id)["status"]
-        except EngineError as err:
-            _fail("runs cancel", str(err))
+    run_id = full_run_id(run_id, store, "runs cancel")
+
+    def cancel(client: EngineClient) -> str:
+        client.cancel(run_id)
+        return str(client.run(run_id)["status"])
+
+    status = _on_engine(engine, "runs cancel", cancel)
     _report(as_json, {"run_id": run_id, "status": status}, f"run {run_id}: {status}")
 
 
 @runs_app.command("rerun")
 def rerun_command(
-    run_id: Annotated[str, typer.Argument(help="The run whose event to send again.")],
+    run_id: Annotated[
+        str, typer.Argument(help="The run whose event to send again (its id or a unique prefix).")
+    ],
     engine: EngineOption = None,
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start a run again with the same event (its name and data; a new event id)."""
-    with _client(engine, "runs rerun") as client:
-        try:
-            result = rerun(client, run_id)
-        except EngineError as err:
-            _fail("runs rerun", str(err))
+    run_id = full_run_id(run_id, store, "runs rerun")
+    result = _on_engine(engine, "runs rerun", lambda client: rerun(client, run_id))
     new_run = result.get("new_run_id") or "(not started yet; see `loopwright runs`)"
     _report(as_json, result, f"rerun of {run_id}: sent {result['event']}; new run {new_run}")
 

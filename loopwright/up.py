@@ -106,8 +106,16 @@ def platform_metrics_sources(sidecar_port: int, environ: dict[str, str]) -> str:
 def signed_engine_args() -> list[str]:
     """Signed mode comes from the environment every child inherits: the engine reads
     INNGEST_SIGNING_KEY itself; INNGEST_EVENT_KEY also makes it refuse other event keys."""
-    key = EngineTarget.from_env().event_key
-    return ["--event-key", key] if key else []
+    target = EngineTarget.from_env()
+    if target.signed and not target.event_key:
+        typer.echo(
+            "loopwright up: INNGEST_SIGNING_KEY is set but INNGEST_EVENT_KEY is not; in signed "
+            "mode the apps need an event key to send events. Set INNGEST_EVENT_KEY "
+            "(or engine.event_key in loopwright.toml).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return ["--event-key", target.event_key] if target.event_key else []
 
 
 def platform_components(

@@ -1,7 +1,9 @@
 """Configuration checks for `loopwright doctor`: is the file valid, and does each health-check
 signal answer on the configured Prometheus?
 
-``config_checks()`` returns one ``Check`` per finding; ``ok`` is None for "not configured".
+``config_checks()`` returns one ``Check`` per finding, shaped like doctor's ``Finding``
+(area, status, message, fix): ``fail`` is broken, ``warn`` works but blind somewhere (an empty
+signal, no Prometheus configured).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -18,12 +21,18 @@ from .signals import health_check_signals
 PROMETHEUS_TIMEOUT_S = 10.0
 
 
+Status = Literal["ok", "warn", "fail", "skip"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Check:
-    name: str
-    ok: bool | None
-    detail: str
-    fix: str = ""
+    area: str
+    status: Status
+    message: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return dataclasses.asdict(self)
 
 
 def config_checks(
@@ -32,9 +41,9 @@ def config_checks(
     try:
         config = load_config(path, environ)
     except ConfigError as err:
-        return [Check("config", False, str(err), "fix the keys named above")]
+        return [Check("config", "fail", str(err), "fix the keys named above")]
     shown = path or config_path(environ or {})[0]
-    found = [Check("config", True, f"valid ({shown or 'no loopwright.toml: defaults'})")]
+    found = [Check("config", "ok", f"valid ({shown or 'no loopwright.toml: defaults'})")]
     return found + signal_checks(config)
 
 
@@ -44,19 +53,19 @@ def signal_checks(config: LoopwrightConfig) -> list[Check]:
     if not url:
         return [
             Check(
-                "prometheus", None, "not configured: the health check and triage need it",
+                "prometheus", "warn", "not configured: the health check and triage need it",
                 "set metrics.prometheus_url (LOOPWRIGHT_PROMETHEUS_URL)",
             )
         ]  # fmt: skip
     try:
         signals = health_check_signals(config.signals, config.services.label)
     except ValueError as err:
-        return [Check("signals", False, str(err), "fix services.label")]
+        return [Check("signals", "fail", str(err), "fix services.label")]
     found = []
     with httpx.Client(base_url=url.rstrip("/"), timeout=PROMETHEUS_TIMEOUT_S) as http:
         for name, query in signals.items():
             found.append(_query(http, name, query))
-            if found[-1].name == "prometheus":
+            if found[-1].area == "prometheus":
                 return [found[-1]]
     return found
 
@@ -65,19 +74,19 @@ def _query(http: httpx.Client, name: str, query: str) -> Check:
     try:
         resp = http.get("/api/v1/query", params={"query": query})
     except httpx.HTTPError as err:
-        return Check("prometheus", False, f"unreachable at {http.base_url}: {err}",
+        return Check("prometheus", "fail", f"unreachable at {http.base_url}: {err}",
                      "check metrics.prometheus_url")  # fmt: skip
     body = (
         resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
     )
     if resp.status_code >= 400 or body.get("status") != "success":
         error = body.get("error") or resp.text[:200]
-        return Check(f"signal {name}", False, f"query refused: {error}", _fix(name))
+        return Check(f"signal {name}", "fail", f"query refused: {error}", _fix(name))
     series = body.get("data", {}).get("result") or []
-    if not series:
-        return Check(f"signal {name}", False, f"no series for {query}", _fix(name))
+    if not series:  # blind, not broken: error_rate is also empty until a request fails
+        return Check(f"signal {name}", "warn", f"no series for {query}", _fix(name))
     services = sorted({str(s.get("metric", {}).get("service")) for s in series})
-    return Check(f"signal {name}", True, f"{len(series)} series ({', '.join(services[:5])})")
+    return Check(f"signal {name}", "ok", f"{len(series)} series ({', '.join(services[:5])})")
 
 
 def _fix(signal: str) -> str:

@@ -20,18 +20,20 @@ PathOption = Annotated[
     Path | None,
     typer.Option("--config", help="The file (default $LOOPWRIGHT_CONFIG or ./loopwright.toml)."),
 ]
-MARK = {True: "ok  ", False: "FAIL", None: "--  "}
+MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
 @config_app.command("check")
 def check_command(path: PathOption = None) -> None:
-    """Validate the file and run each health-check signal once against Prometheus."""
+    """Validate the file and run each health-check signal once against Prometheus.
+
+    Exit 1 when something is broken (FAIL); warnings (an empty signal) exit 0."""
     failed = False
     for check in config_checks(path):
-        typer.echo(f"{MARK[check.ok]} {check.name}: {check.detail}")
-        if check.fix and check.ok is not True:
+        typer.echo(f"{MARK[check.status]} {check.area}: {check.message}")
+        if check.fix and check.status != "ok":
             typer.echo(f"      fix: {check.fix}")
-        failed |= check.ok is False
+        failed |= check.status == "fail"
     raise typer.Exit(1 if failed else 0)
 
 

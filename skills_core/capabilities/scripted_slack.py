@@ -51,6 +51,8 @@ class SlackFault:
     #: Store the message, then answer after ``delay_s`` (the client may have given up).
     accept: bool = False
     delay_s: float = 0.0
+    #: With ``accept``: store the message, then answer ``status`` anyway (did it post?).
+    then_fail: bool = False
 
 
 class ScriptedSlack(LoopbackServer):
@@ -107,7 +109,8 @@ class ScriptedSlack(LoopbackServer):
         if fault.accept:
             store()
             await asyncio.sleep(fault.delay_s)
-            return None
+            if not fault.then_fail:
+                return None
         await asyncio.sleep(fault.delay_s)
         if fault.error:
             return web.json_response({"ok": False, "error": fault.error})
@@ -166,7 +169,7 @@ class ScriptedSlack(LoopbackServer):
         self.requests.append((request.path, dict(params)))
         if not self._authorized(request):
             return params, web.json_response({"ok": False, "error": "invalid_auth"})
-        return params, None
+        return params, await self._fault(lambda: None)
 
     def _render(self, messages: list[SlackMessage], params: dict[str, str]) -> web.Response:
         oldest = float(params.get("oldest") or 0)

@@ -8,9 +8,9 @@ from loopwright.config import config_checks
 from skills_core.demo import PrometheusServer
 
 
-def _checks(url: str, **env: str) -> dict[str, tuple[bool | None, str]]:
+def _checks(url: str, **env: str) -> dict[str, tuple[bool, str]]:
     environ = {"LOOPWRIGHT_PROMETHEUS_URL": url, **env}
-    return {c.name: (c.ok, c.detail) for c in config_checks(environ=environ)}
+    return {c.area: (c.status == "ok", c.message) for c in config_checks(environ=environ)}
 
 
 def test_the_demo_fleets_signals_all_answer(prometheus: PrometheusServer) -> None:
@@ -19,7 +19,7 @@ def test_the_demo_fleets_signals_all_answer(prometheus: PrometheusServer) -> Non
     while not all(ok for ok, _ in found.values()) and time.monotonic() < deadline:
         time.sleep(1)  # rates need two scrapes
         found = _checks(prometheus.url)
-    assert found["config"][0] is True
+    assert found["config"][0]
     assert {n for n, (ok, _) in found.items() if not ok} == set(), found
     assert "checkout" in found["signal rps"][1]
 
@@ -28,7 +28,7 @@ def test_a_wrong_metric_name_is_reported_empty_with_the_key_to_fix(
     prometheus: PrometheusServer,
 ) -> None:
     found = {
-        c.name: c
+        c.area: c
         for c in config_checks(
             environ={
                 "LOOPWRIGHT_PROMETHEUS_URL": prometheus.url,
@@ -36,12 +36,12 @@ def test_a_wrong_metric_name_is_reported_empty_with_the_key_to_fix(
             }
         )
     }
-    assert found["signal cpu"].ok is False
-    assert "no series" in found["signal cpu"].detail
+    assert found["signal cpu"].status == "warn"
+    assert "no series" in found["signal cpu"].message
     assert "signals.cpu" in found["signal cpu"].fix
 
 
 def test_an_unreachable_prometheus_is_one_finding() -> None:
     found = _checks("http://127.0.0.1:9")
-    assert found["prometheus"][0] is False and "unreachable" in found["prometheus"][1]
+    assert not found["prometheus"][0] and "unreachable" in found["prometheus"][1]
     assert not any(name.startswith("signal ") for name in found)

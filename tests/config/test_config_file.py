@@ -138,3 +138,17 @@ def test_an_invalid_file_stops_a_command_with_exit_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "nope: unknown key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_check_exits_1_on_a_broken_file_and_0_on_warnings(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[signals]\ncpu = 3\nnope = "x"\n', encoding="utf-8")
+    env = {"LOOPWRIGHT_CONFIG": "", "LOOPWRIGHT_PROMETHEUS_URL": ""}
+    broken = CliRunner().invoke(app, ["config", "check", "--config", str(bad)], env=env)
+    assert broken.exit_code == 1
+    assert "FAIL config" in broken.stdout and "signals.nope: unknown key" in broken.stdout
+    good = tmp_path / "good.toml"
+    good.write_text('[services]\nwatch = ["checkout"]\n', encoding="utf-8")
+    fine = CliRunner().invoke(app, ["config", "check", "--config", str(good)], env=env)
+    assert fine.exit_code == 0, fine.stdout
+    assert "warn prometheus: not configured" in fine.stdout

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app
 from loopwright.engine_client import EngineClient
+from loopwright.ledger import LedgerWriter, RunRecord
+from loopwright.store import open_store
 from tests.conformance._engine import EngineProcess
 
 from .conftest import EVENT_KEY, SIGNING_KEY
@@ -95,3 +99,26 @@ def test_runs_rerun_sends_the_same_event_again(
     second = synced.wait_for_run(answer["event_id"], timeout_s=60)
     assert second is not None and second["run_id"] != first["run_id"]
     assert {k: v for k, v in second["output"].items() if k != "_inngest"} == data
+
+
+def test_runs_rerun_takes_the_short_id_runs_shows(
+    signed_engine: EngineProcess, synced: EngineClient, cli_env: None, tmp_path: Path
+) -> None:
+    (event_id,) = synced.send("ec/echo", {"short": True})
+    first = synced.wait_for_run(event_id, timeout_s=60)
+    assert first is not None
+    store = open_store(tmp_path / "platform.db")
+    record = RunRecord(
+        run_id=first["run_id"], app_id="ec-app", function_id="ec-app-echo", skill_id=None,
+        skill_version=None, trigger="event", event_name="ec/echo", event_id=event_id, cron=None,
+        status="completed", started_at=time.time() - 1, ended_at=time.time(), duration_ms=5.0,
+    )  # fmt: skip
+    LedgerWriter(store).record_run(record)
+    store.close()
+    short = first["run_id"][:14]
+    args = ["runs", "rerun", short, "--engine", signed_engine.url, "--json"]
+    result = runner.invoke(app, [*args, "--store", str(tmp_path / "platform.db")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run_id"] == first["run_id"]
+    unknown = runner.invoke(app, ["runs", "cancel", "01ZZZZ", "--store", str(tmp_path / "p2.db")])
+    assert unknown.exit_code == 1 and "no run '01ZZZZ'" in unknown.stderr

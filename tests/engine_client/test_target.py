@@ -57,3 +57,21 @@ def test_the_bearer_is_the_hashed_key_as_the_sdk_sends_it() -> None:
     assert EngineTarget().authorization() == {}
     with pytest.raises(TargetError, match="INNGEST_SIGNING_KEY"):
         EngineTarget(signing_key="not-hex").authorization()
+
+
+def test_up_refuses_a_signing_key_without_an_event_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from loopwright.up import signed_engine_args
+
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", KEY)
+    monkeypatch.setenv("LOOPWRIGHT_ENGINE_URL", "http://127.0.0.1:8288")
+    monkeypatch.delenv("INNGEST_EVENT_KEY", raising=False)
+    with pytest.raises(typer.Exit) as caught:
+        signed_engine_args()
+    assert caught.value.exit_code == 2
+    assert "Set INNGEST_EVENT_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("INNGEST_EVENT_KEY", "ek")
+    assert signed_engine_args() == ["--event-key", "ek"]

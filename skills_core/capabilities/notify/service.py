@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING
 
 from ..errors import CapabilityNotConfigured, NotifyDeliveryUnknown, NotifyFailed
 from ..grant import Grant
@@ -33,7 +34,9 @@ from ..store import CapabilityStore
 from . import inbox
 from .ledger import PostLedger
 from .messages import PostRequest, PostResult
-from .slack import SlackWebApi, SlackWebhook, Transport
+
+if TYPE_CHECKING:
+    from .slack import Transport
 
 
 class NotifyService:
@@ -44,6 +47,11 @@ class NotifyService:
         self._ledger = PostLedger(store, settings.notify.claim_lease_s)
         retry = settings.default_retry_after_s
         self._transports: dict[str, Transport] = {}
+        if any(
+            isinstance(c, SlackApiChannel | SlackWebhookChannel) for c in self._channels.values()
+        ):
+            # Imported only when Slack is configured: slack_sdk costs ~0.3 s at start-up.
+            from .slack import SlackWebApi, SlackWebhook
         for name, config in self._channels.items():
             if isinstance(config, SlackApiChannel):
                 self._transports[name] = SlackWebApi(config, retry)
