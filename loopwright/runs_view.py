@@ -155,11 +155,3 @@ def show_command(
     console.print(table)
     if run["output"] is not None:
         console.print(Text("output: ", style="bold") + Text(json.dumps(run["output"])[:2000]))
-    for parked in run.get("parked") or []:  # work the engine gave up on after internal errors
-        console.print(
-            Text("parked: ", style="bold red")
-            + Text(
-                f"{parked['kind']} {parked.get('step_id') or ''} after {parked['failures']} "
-                f"failures: {parked['error']}"
-            )
-        )
