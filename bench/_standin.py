@@ -137,6 +137,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's own Transport class
+        self.state.counters["connections"] += 1
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -166,6 +167,7 @@ class HttpProtocol(asyncio.Protocol):
         run_id = self.run_id
         self._reset_request()
         if path == SERVE_PATH and method == b"POST":
+            self.state.counters["calls"] += 1
             try:
                 status, out = self.state.call(run_id, body)
             except (ValueError, TypeError, AttributeError) as exc:

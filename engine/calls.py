@@ -24,6 +24,9 @@ SDK_HEADER = "x-inngest-sdk"
 # so the engine rarely picks a connection the server is about to close.
 KEEPALIVE_S = 4.0
 _WRITE_FAILED = "Can not write request body"
+# aiohttp's defaults that no SDK reads; every header is parsed again by the app's server.
+_SKIP_HEADERS = ("Accept", "Accept-Encoding", "User-Agent")
+_PYTHON_SDK = "inngest-py:"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Answer:
     body: Any
     no_retry: bool = False
     retry_at_ms: int | None = None
+    sdk: str = ""  # the answer's x-inngest-sdk header, e.g. "inngest-py:v0.5.19"
 
 
 class Caller:
@@ -44,6 +48,9 @@ class Caller:
         self._session: aiohttp.ClientSession | None = None
         self._fresh: aiohttp.ClientSession | None = None
         self.resent = 0  # calls sent again because the first try never reached the SDK
+        # Endpoints whose answers came from the Python SDK, which ignores `ctx.stack`
+        # (protocol 4.1): their requests leave it out, so the app parses less per call.
+        self._python_endpoints: set[str] = set()
 
     async def start(self) -> None:
         tracing = aiohttp.TraceConfig()
@@ -54,17 +61,29 @@ class Caller:
             timeout=self._timeout,
             json_serialize=jsonio.dumps,
             trace_configs=[tracing],
+            skip_auto_headers=_SKIP_HEADERS,
         )
         # Resends go out on a connection of their own, never on another pooled one that
         # may be just as stale.
         self._fresh = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, force_close=True), timeout=self._timeout
+            connector=aiohttp.TCPConnector(limit=0, force_close=True),
+            timeout=self._timeout,
+            skip_auto_headers=_SKIP_HEADERS,
         )
 
     async def close(self) -> None:
         for session in (self._session, self._fresh):
             if session is not None:
                 await session.close()
+
+    def wants_stack(self, url: str) -> bool:
+        """False once the SDK behind `url` answered as the Python SDK."""
+        return _endpoint(url) not in self._python_endpoints
+
+    def _learn_sdk(self, url: str, answer: Answer) -> Answer:
+        if answer.sdk.startswith(_PYTHON_SDK):
+            self._python_endpoints.add(_endpoint(url))
+        return answer
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -82,7 +101,7 @@ class Caller:
             headers["X-Inngest-Signature"] = sign_body(body, self._signing_key)
         trace = {"reused": False, "answered": False}
         try:
-            return await _post(self.session, url, body, headers, trace)
+            return self._learn_sdk(url, await _post(self.session, url, body, headers, trace))
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _never_delivered(exc, trace):
                 return _transport_error(_describe(exc))
@@ -106,7 +125,13 @@ async def _post(
     async with session.post(url, data=body, headers=headers, trace_request_ctx=trace) as resp:
         trace["answered"] = True
         raw = await resp.read()
-        return classify(resp.status, resp.headers, raw)
+        answer = classify(resp.status, resp.headers, raw)
+        sdk = resp.headers.get(SDK_HEADER)
+        return dataclasses.replace(answer, sdk=sdk) if sdk else answer
+
+
+def _endpoint(url: str) -> str:
+    return url.partition("?")[0]
 
 
 async def _mark_reused(

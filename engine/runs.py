@@ -78,8 +78,16 @@ class RunState:
         return memos
 
     def request_body(
-        self, *, step_id: str, attempt: int, max_attempts: int, disable_immediate: bool
+        self,
+        *,
+        step_id: str,
+        attempt: int,
+        max_attempts: int,
+        disable_immediate: bool,
+        with_stack: bool = True,
     ) -> bytes:
+        """The call body (protocol 4.1). `with_stack=False` sends `ctx.stack` as `{}`, which
+        the Python SDK accepts and ignores; other SDKs (TypeScript) read the stack."""
         use_api = len(self._steps_blob) + len(self.events_json) > MAX_REQUEST_BYTES
         head = jsonio.dumpb(
             {
@@ -93,7 +101,13 @@ class RunState:
                 "env": "",
             }
         )
-        stack = b',"stack":{"stack":[' + self._stack_blob + b'],"current":%d}}' % len(self.stack)
+        if with_stack:
+            stack = (
+                b',"stack":{"stack":[' + self._stack_blob + b'],"current":%d}}' % len(self.stack)
+            )
+        else:
+            stack = b',"stack":{}}'
+
         ctx = head[:-1] + stack
         steps: bytes | bytearray = b"" if use_api else self._steps_blob
         events = b"[]" if use_api else self.events_json
