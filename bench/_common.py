@@ -299,9 +299,11 @@ class Cluster:
         durability: str = "normal",
         engine_args: tuple[str, ...] = (),
         standin: bool = False,
+        standin_crons: int = 0,
     ) -> None:
         self.ws, self.name, self.durability = ws, name, durability
         self.standin = standin  # the near-free SDK stand-in (_standin.py) instead of the SDK
+        self.standin_crons = standin_crons  # cron functions the stand-in registers
         self.dir = ws.dir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.dir / "engine.db"
@@ -333,7 +335,9 @@ class Cluster:
         await self._ready(self.engine, f"{self.engine_url}/health")
         await self._ready(self.app, f"{self.app_origin}/bench/dump?what=counters")
         if self.standin:
-            async with self.http.post(f"{self.app_origin}/bench/register") as resp:
+            async with self.http.post(
+                f"{self.app_origin}/bench/register", params={"crons": self.standin_crons}
+            ) as resp:
                 data = body = await resp.json()
         else:
             async with self.http.post(

@@ -9,7 +9,9 @@ stamps ``CLOCK_MONOTONIC`` like the real app's step bodies, so the same closed-l
 that the driver uses (reset, dump of steps/timings/counters, the long-poll wait on a counter).
 
 Run: ``python bench/_standin.py --port P --engine URL``; it registers itself with the engine
-(``POST /fn/register``) when the driver calls ``POST /bench/register``.
+(``POST /fn/register``) when the driver calls ``POST /bench/register[?crons=K]``; with K,
+also K functions ``cron-<i>`` on ``* * * * *`` (one step each), whose first calls it records
+with the tick's ``scheduledAt`` (``/bench/dump?what=cron_calls``) for the cron delay.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class State:
         self.timings: list[tuple[str, int, int]] = []
         self.counters: defaultdict[str, int] = defaultdict(int)
         self._waiters: list[tuple[str, int, asyncio.Future[int]]] = []
+        self.crons = 0
+        # (tick's scheduledAt, wall-clock ns when the run's first call arrived), per cron run
+        self.cron_calls: list[tuple[str, int]] = []
 
     def bump(self, counter: str) -> None:
         self.counters[counter] += 1
@@ -73,8 +78,12 @@ class State:
     def call(self, run_id: str, body: bytes) -> tuple[int, bytes]:
         t_in = time.monotonic_ns()
         req = orjson.loads(body)
-        n = int(((req.get("event") or {}).get("data") or {}).get("n", 1))
+        event = req.get("event") or {}
+        data = event.get("data") or {}
+        n = int(data.get("n", 1))
         k = len(req.get("steps") or {})
+        if k == 0 and event.get("name") == "inngest/scheduled.timer":
+            self.cron_calls.append((str(data.get("scheduledAt")), time.time_ns()))
         if k < n:
             t = time.monotonic_ns()
             self.steps.append((run_id, t))
@@ -88,11 +97,13 @@ class State:
 
     def register_body(self) -> bytes:
         origin = f"http://127.0.0.1:{self.port}{SERVE_PATH}"
+        triggers = {fn: {"event": f"{APP_ID}/{fn}"} for fn in FUNCTIONS}
+        triggers.update({f"cron-{i}": {"cron": "* * * * *"} for i in range(self.crons)})
         functions = [
             {
                 "id": f"{APP_ID}-{fn}",
                 "name": fn,
-                "triggers": [{"event": f"{APP_ID}/{fn}"}],
+                "triggers": [trigger],
                 "steps": {
                     "step": {
                         "id": "step",
@@ -105,7 +116,7 @@ class State:
                     }
                 },
             }
-            for fn in FUNCTIONS
+            for fn, trigger in triggers.items()
         ]
         return orjson.dumps(
             {
@@ -197,12 +208,14 @@ class HttpProtocol(asyncio.Protocol):
             st.counters.clear()
             payload = {"ok": True, "pid": os.getpid(), "http": "raw+httptools", "loop": "uvloop"}
         elif path == "/bench/register":
+            st.crons = int(query.get("crons", "0"))
             payload = await _register(st)
         elif path == "/bench/dump":
             payload = {
                 "steps": lambda: st.steps,
                 "timings": lambda: st.timings,
                 "counters": lambda: dict(st.counters),
+                "cron_calls": lambda: st.cron_calls,
                 "marks": lambda: {},
             }.get(query.get("what", ""), lambda: None)()
         elif path == "/bench/wait":
