@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import inngest
 import pytest
 
@@ -71,11 +72,18 @@ def test_a_request_reset_on_an_idle_connection_costs_no_attempt(
 ) -> None:
     app, proxy = proxied
     resets_before = proxy.resets
+    resent_before = _resent(app)
     run = app.wait_done(app.run_of(app.send("nap"))["run_id"], timeout=30)
 
     assert proxy.resets > resets_before, "the proxy never reset a request: the test proved nothing"
+    assert _resent(app) > resent_before, "the engine did not count a resend"
     assert run["status"] == "Completed", app.describe(run["run_id"], run)
     assert run["output"] == "rested"
     assert len(app.journal.notes(f"{run['run_id']}:before")) == 1
     assert len(app.journal.notes(f"{run['run_id']}:after")) == 1
     assert all(c.attempt == 0 for c in app.calls(run_id=run["run_id"]))
+
+
+def _resent(app: App) -> int:
+    resp = httpx.get(f"{app.engine.url}/v1/stats", timeout=5)
+    return int(resp.json()["data"]["calls_resent"])
