@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import types
 from typing import Any
 
@@ -18,6 +19,8 @@ import aiohttp
 
 from . import jsonio
 from .signing import sign_body
+
+log = logging.getLogger("loopwright.engine")
 
 SDK_HEADER = "x-inngest-sdk"
 # Below the idle timeouts of the servers SDK apps run under (uvicorn: 5 s, Node's http: 5 s),
@@ -105,6 +108,12 @@ class Caller:
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _never_delivered(exc, trace):
                 return _transport_error(_describe(exc))
+            log.warning(
+                "call for run %s step %s never reached the SDK (%s); resent on a fresh connection",
+                run_id,
+                step_id,
+                _describe(exc),
+            )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return _transport_error(_describe(exc))
         self.resent += 1
