@@ -426,6 +426,7 @@ async def stats(request: web.Request) -> web.Response:
             "uptime_s": round(time.time() - engine.started_at, 3),
             "live_runs": len(ex.runs),
             "calls_sent": ex.calls_sent,
+            "calls_resent": ex.caller.resent,
             "calls_in_flight": ex.limiter.in_flight,
             "calls_waiting": ex.limiter.waiting,
             "queue_claimed": ex.scheduler.claimed,

@@ -231,21 +231,21 @@ class Executor:
             disable = run.in_flight > 0 or bool(run.scheduled - {item.step_id})
             first, run.begun = not run.begun, True
             qi_id = f"{item.id}.{self._nonce}{self.calls_sent:x}"
+            url = fn.config.call_url(item.step_id)
             body = run.request_body(
                 step_id=item.step_id,
                 attempt=item.attempt,
                 max_attempts=fn.config.max_attempts,
                 disable_immediate=disable,
                 qi_id=qi_id,
+                with_stack=self.caller.wants_stack(url),
             )
             run.in_flight += 1
             started = now_ms()
             self.calls_sent += 1
             self.dispatches[qi_id] = Dispatch(run, fn, item, started)
             try:
-                answer = await self.caller.call(
-                    fn.config.call_url(item.step_id), body, run.run_id, item.step_id
-                )
+                answer = await self.caller.call(url, body, run.run_id, item.step_id)
             finally:
                 run.in_flight -= 1
                 del self.dispatches[qi_id]

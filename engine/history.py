@@ -156,8 +156,12 @@ def list_runs(
     """Newest first; `cursor` is the last run id of the previous page."""
     sql, args = f"SELECT {_RUN_COLUMNS} FROM runs WHERE 1 = 1", list[Any]()
     if function:
-        sql += " AND (slug = ? OR function_id = ?)"
-        args += [function, function]
+        # A function's uuid is turned into its slug first, so that one indexed column is
+        # matched and read in run-id order (an OR across two columns made SQLite scan and
+        # sort every run).
+        row = conn.execute("SELECT slug FROM functions WHERE id = ?", (function,)).fetchone()
+        sql += " AND slug = ?"
+        args.append(row[0] if row else function)
     if status:
         sql += " AND status = ?"
         args.append(status)

@@ -86,7 +86,11 @@ class RunState:
         max_attempts: int,
         disable_immediate: bool,
         qi_id: str = "",
+        with_stack: bool = True,
     ) -> bytes:
+        """The call body (protocol 4.1). `with_stack=False` sends `ctx.stack` as `{}`, which
+        the Python SDK accepts and ignores (other SDKs read the stack), unless `use_api` leaves
+        the memos out of the body."""
         use_api = len(self._steps_blob) + len(self.events_json) > MAX_REQUEST_BYTES
         head = jsonio.dumpb(
             {
@@ -101,7 +105,13 @@ class RunState:
                 "env": "",
             }
         )
-        stack = b',"stack":{"stack":[' + self._stack_blob + b'],"current":%d}}' % len(self.stack)
+        if with_stack or use_api:  # with use_api the stack is all the body says of progress
+            stack = (
+                b',"stack":{"stack":[' + self._stack_blob + b'],"current":%d}}' % len(self.stack)
+            )
+        else:
+            stack = b',"stack":{}}'
+
         ctx = head[:-1] + stack
         steps: bytes | bytearray = b"" if use_api else self._steps_blob
         events = b"[]" if use_api else self.events_json

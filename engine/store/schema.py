@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_slug ON runs(slug, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, run_id);
+CREATE INDEX IF NOT EXISTS runs_by_slug_status ON runs(slug, status, run_id);
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs(event_id);
 CREATE INDEX IF NOT EXISTS runs_singleton ON runs(slug, singleton_key, status)
     WHERE singleton_key IS NOT NULL;
