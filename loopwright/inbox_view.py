@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -47,11 +48,12 @@ def inbox_command(
 
 def _print(msg: InboxMessage, as_json: bool) -> None:
     if as_json:
-        typer.echo(msg.model_dump_json())
+        typer.echo(json.dumps({**msg.model_dump(mode="json"), "message_id": msg.message_id}))
         return
     thread = f" (thread {msg.thread_key})" if msg.thread_key else ""
     console.print(
-        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{msg.skill_id}[/bold] → #{msg.channel}{thread}",
+        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [cyan]{msg.message_id}[/cyan] "
+        f"[bold]{msg.skill_id}[/bold] → #{msg.channel}{thread}",
         markup=True,
     )
     console.print(f"  {msg.text}", markup=False)

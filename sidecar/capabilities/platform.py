@@ -86,7 +86,13 @@ class PlatformDeploys(_Bound):
 
 class PlatformNotify(_Bound):
     def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
-        request = PostRequest(channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key)
+        request = PostRequest(
+            channel=channel,
+            text=text,
+            thread_key=thread,
+            dedupe_key=dedupe_key,
+            run_id=self.run_id or None,
+        )
         return _translated(lambda: _json(self.services.notify.post(self.grant, request)))
 
 

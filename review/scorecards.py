@@ -1,0 +1,233 @@
+"""Scorecards per skill and version over a window, from the ledger's daily rollups.
+
+Never scans raw runs: runs, outcomes, retries, fallbacks, cost and the duration histogram
+come from ``DailyRollup`` rows. Label-based figures (false alarms, misses, agreement) come
+from ``LabelStats`` the caller computed from the labelled decisions (``review.labels``).
+
+Quality per run, by kind of skill (docs/REVIEW.md):
+
+* classifier (its decisions have labels in the window): on a day with labelled decisions,
+  the weighted share of them the skill got right, minus ``FLAP_PENALTY`` per flap that day;
+  on a day without labels, the general definition.
+* general: the share of runs that completed, times the share that finished within the
+  latency budget, times ``min(1, budget / cost per run)`` when a per-run budget is known.
+
+Stability = ICIR = mean / max(std, ``STD_FLOOR``) of the daily quality over days with runs;
+with fewer than ``MIN_POINTS`` such days there is no ICIR and the card says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+MIN_POINTS = 3
+STD_FLOOR = 0.05
+FLAP_PENALTY = 0.05
+LATENCY_BUDGET_MS = 60_000.0
+DAY = 86_400.0
+
+
+def day_of(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d")
+
+
+def days_between(since: float, until: float) -> list[str]:
+    out, at = [], since
+    while at < until:
+        out.append(day_of(at))
+        at += DAY
+    return out
+
+
+@dataclasses.dataclass
+class LabelStats:
+    labelled_alerts: int = 0
+    false_alarms: float = 0.0
+    incidents: int = 0
+    missed: int = 0
+    #: day -> (weighted agreement, weighted labelled decisions)
+    agreement: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    flaps: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    per_run_usd: float | None = None
+    latency_ms: float = LATENCY_BUDGET_MS
+
+
+@dataclasses.dataclass
+class Scorecard:
+    skill_id: str
+    version: int | None
+    kind: str
+    days: int
+    runs: int
+    success_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    cost_per_run: float | None
+    cost_per_week: float
+    fallback_rate: float | None
+    retry_rate: float | None
+    labelled_alerts: int
+    false_alarm_rate: float | None
+    incidents: int
+    miss_rate: float | None
+    quality: float | None
+    icir: float | None
+    icir_note: str
+    daily_quality: dict[str, float]
+    previous_icir: float | None = None
+    previous_quality: float | None = None
+
+    @property
+    def icir_trend(self) -> float | None:
+        if self.icir is None or self.previous_icir is None:
+            return None
+        return self.icir - self.previous_icir
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "icir_trend": self.icir_trend}
+
+
+def quantile_ms(hist: dict[str, int], q: float) -> float | None:
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    seen = 0
+    for bound, count in sorted(((float(b), c) for b, c in hist.items())):
+        seen += count
+        if seen >= q * total:
+            return bound
+    return max(float(b) for b in hist)
+
+
+def _merge(hists: Iterable[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for h in hists:
+        for bound, count in h.items():
+            out[bound] = out.get(bound, 0) + count
+    return out
+
+
+def general_quality(rollup: Any, budget: Budget) -> float | None:
+    if rollup.runs == 0:
+        return None
+    within = sum(c for b, c in rollup.duration_hist.items() if float(b) <= budget.latency_ms)
+    quality = rollup.completed / rollup.runs * (within / rollup.runs)
+    if budget.per_run_usd and rollup.cost_usd > 0:
+        quality *= min(1.0, budget.per_run_usd / (rollup.cost_usd / rollup.runs))
+    return float(quality)
+
+
+def icir(points: list[float]) -> tuple[float | None, str]:
+    if len(points) < MIN_POINTS:
+        return None, f"too few points ({len(points)} day(s) with runs, {MIN_POINTS} needed)"
+    std = statistics.pstdev(points)
+    note = "std floored" if std < STD_FLOOR else ""
+    return statistics.fmean(points) / max(std, STD_FLOOR), note
+
+
+def _rate(part: float, whole: float) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def build(
+    skill_id: str,
+    version: int | None,
+    rollups: list[Any],
+    days: int,
+    labels: LabelStats | None = None,
+    budget: Budget | None = None,
+) -> Scorecard:
+    budget = budget or Budget()
+    runs = sum(r.runs for r in rollups)
+    cost = sum(r.cost_usd for r in rollups)
+    hist = _merge(r.duration_hist for r in rollups)
+    daily: dict[str, float] = {}
+    for r in sorted(rollups, key=lambda r: r.day):
+        q = general_quality(r, budget)
+        if labels and r.day in labels.agreement and labels.agreement[r.day][1] > 0:
+            agree, judged = labels.agreement[r.day]
+            q = agree / judged
+        if q is None:
+            continue
+        if labels:
+            q = max(0.0, q - FLAP_PENALTY * labels.flaps.get(r.day, 0))
+        daily[r.day] = round(q, 6)
+    stability, note = icir(list(daily.values()))
+    kind = "classifier" if labels and labels.agreement else "general"
+    lab = labels or LabelStats()
+    return Scorecard(
+        skill_id=skill_id,
+        version=version,
+        kind=kind,
+        days=days,
+        runs=runs,
+        success_rate=_rate(sum(r.completed for r in rollups), runs),
+        p50_ms=quantile_ms(hist, 0.5),
+        p95_ms=quantile_ms(hist, 0.95),
+        cost_per_run=_rate(cost, runs),
+        cost_per_week=cost * 7 / max(days, 1),
+        fallback_rate=_rate(sum(r.fallbacks for r in rollups), runs),
+        retry_rate=_rate(sum(r.retried for r in rollups), runs),
+        labelled_alerts=lab.labelled_alerts,
+        false_alarm_rate=_rate(lab.false_alarms, lab.labelled_alerts),
+        incidents=lab.incidents,
+        miss_rate=_rate(lab.missed, lab.incidents),
+        quality=statistics.fmean(daily.values()) if daily else None,
+        icir=stability,
+        icir_note=note,
+        daily_quality=daily,
+    )
+
+
+def scorecards(
+    ledger: Any,
+    since: float,
+    until: float,
+    *,
+    skill: str | None = None,
+    labels: dict[tuple[str, int | None], LabelStats] | None = None,
+    budgets: dict[str, Budget] | None = None,
+    previous: bool = True,
+    previous_labels: dict[tuple[str, int | None], LabelStats] | None = None,
+) -> list[Scorecard]:
+    """One card per (skill, version) with runs in [since, until), plus last window's ICIR."""
+    days = days_between(since, until)
+    rows = ledger.rollups(skill=skill, since_day=days[0], until_day=days[-1]) if days else []
+    groups: dict[tuple[str, int | None], list[Any]] = {}
+    for r in rows:
+        groups.setdefault((r.skill_id, r.skill_version), []).append(r)
+    labels, budgets = labels or {}, budgets or {}
+    cards = [
+        build(s, v, rs, len(days), labels.get((s, v)), budgets.get(s))
+        for (s, v), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+    ]
+    if previous and cards:
+        span = until - since
+        before = {
+            (c.skill_id, c.version): c
+            for c in scorecards(
+                ledger,
+                since - span,
+                since,
+                skill=skill,
+                labels=previous_labels,
+                budgets=budgets,
+                previous=False,
+            )
+        }
+        by_skill: dict[str, Scorecard] = {}
+        for c in before.values():
+            by_skill[c.skill_id] = c  # the latest version of the previous window
+        for card in cards:
+            prior = before.get((card.skill_id, card.version)) or by_skill.get(card.skill_id)
+            if prior:
+                card.previous_icir, card.previous_quality = prior.icir, prior.quality
+    return cards
