@@ -6,6 +6,7 @@ import typer
 
 from agent.cli import chat_command, eval_command
 from engine.cli import engine_command
+from review.cli import feedback_command, review_app
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
@@ -28,6 +29,8 @@ app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
+app.command("feedback")(feedback_command)
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -77,6 +77,7 @@ def platform_components(
     data_dir.mkdir(parents=True, exist_ok=True)
     engine_url = f"http://127.0.0.1:{port}"
     sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")}
+    sidecar_env["LOOPWRIGHT_REVIEW"] = "on"  # the weekly review and its feedback routes
     fleet: list[Component] = []
     if demo:
         fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)

@@ -89,6 +89,12 @@ class SidecarPlatform:
         )
         return out
 
+    def approve(self, skill_id: str, version: int, by: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._call(
+            "POST", f"/v1/skills/{skill_id}/approve", json={"version": version, "by": by}
+        )
+        return out
+
     def validate(self, source: str, filename: str) -> dict[str, Any]:
         out: dict[str, Any] = self._call(
             "POST", "/v1/validate", json={"source": source, "filename": filename}

@@ -344,12 +344,37 @@ class Review:
         proposals.update(self.store, p.id, now, state="dropped", candidate_version=version)
         return self._act(now, "dropped", p, f"the sidecar did not activate it: {note}", report_id)
 
-    def accepted(self, pid: str, version: int, now: float) -> None:
-        """A person approved an awaiting candidate: it is promoted and watched from now."""
-        p = proposals.update(
-            self.store, pid, now, state="promoted", promoted_at=now, candidate_version=version
+    def accept(self, pid: str, by: str, now: float) -> str:
+        """A person accepts: approve the waiting version, or submit a shadowing one now."""
+        p = proposals.get(self.store, pid)
+        if self.platform is None:
+            raise ReviewError("no sidecar to promote through")
+        if p.state == "awaiting-approval" and p.candidate_version is not None:
+            approve = getattr(self.platform, "approve", None)
+            if approve is None:
+                raise ReviewError("this platform cannot approve versions")
+            approve(p.skill_id, p.candidate_version, by)
+            proposals.update(self.store, p.id, now, state="promoted", promoted_at=now)
+            self._act(now, "promoted", p, f"v{p.candidate_version} approved by {by}", None, by)
+            return f"{p.id}: v{p.candidate_version} of {p.skill_id} approved and watched"
+        if p.state == "shadowing":
+            action = self._promote(p, now, f"accepted by {by} before the shadow finished", "")
+            return f"{p.id}: {action['action']} - {action['why']}"
+        raise ReviewError(
+            f"proposal {p.id} is {p.state}: only shadowing or awaiting-approval proposals "
+            "can be accepted"
         )
-        self._act(now, "promoted", p, f"v{version} approved by a person", None, actor="human")
+
+    def decline(self, pid: str, by: str, reason: str | None, now: float) -> str:
+        p = proposals.get(self.store, pid)
+        if p.state not in ("shadowing", "awaiting-approval"):
+            raise ReviewError(
+                f"proposal {p.id} is {p.state}: only shadowing or awaiting-approval proposals "
+                "can be rejected"
+            )
+        proposals.update(self.store, p.id, now, state="declined")
+        self._act(now, "declined", p, reason or f"declined by {by}", None, by)
+        return f"{p.id}: declined"
 
     # --- proposals ------------------------------------------------------------------------
 

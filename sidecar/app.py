@@ -73,13 +73,20 @@ class FunctionSet:
     """The SDK functions of one catalog and the two FastAPI apps that serve them."""
 
     def __init__(
-        self, client: inngest.Inngest, catalog: Catalog, runner: Runner, serve_path: str
+        self,
+        client: inngest.Inngest,
+        catalog: Catalog,
+        runner: Runner,
+        serve_path: str,
+        platform: list[inngest.Function[Any]] | None = None,
     ) -> None:
         self.catalog = catalog
         sentinel = sentinel_function(client)
         functions = {e.fn_id: sdk_function(client, e, runner) for e in catalog.entries}
-        registered = [sentinel, *(functions[e.fn_id] for e in catalog.registered())]
-        served = [sentinel, *functions.values()]
+        # Trusted platform functions (the weekly review) are always registered, like the sentinel.
+        fixed = [sentinel, *(platform or [])]
+        registered = [*fixed, *(functions[e.fn_id] for e in catalog.registered())]
+        served = [*fixed, *functions.values()]
         self.sync_app = fastapi.FastAPI(openapi_url=None)
         inngest.fast_api.serve(self.sync_app, client, registered, serve_path=serve_path)
         self.call_app = fastapi.FastAPI(openapi_url=None)

@@ -77,6 +77,8 @@ class Sidecar:
             CapabilityServices.build(CapabilitySettings.from_env())
         )
         self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
+        #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
+        self.platform_functions: list[inngest.Function[Any]] = []
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
@@ -107,7 +109,9 @@ class Sidecar:
         self._watch: asyncio.Task[None] | None = None
 
     def _function_set(self, catalog: Catalog) -> FunctionSet:
-        return FunctionSet(self.client, catalog, self.runner, self.settings.serve_path)
+        return FunctionSet(
+            self.client, catalog, self.runner, self.settings.serve_path, self.platform_functions
+        )
 
     def _syncer(self) -> Syncer:
         s = self.settings
