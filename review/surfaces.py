@@ -77,10 +77,12 @@ def caps_path_from_env() -> Path:
 
 def attach(sidecar: Any, api: Any) -> None:
     """Add the weekly function to the sidecar's app and the review's routes to its API."""
+    from loopwright.ledger import LedgerReader
     from loopwright.store import open_store
 
     from . import tables
     from .api import feedback_router
+    from .watchdog_function import watchdog_function
     from .weekly import weekly_function
 
     store = open_store(None)
@@ -92,4 +94,7 @@ def attach(sidecar: Any, api: Any) -> None:
         return build_review(store, url, caps)
 
     sidecar.platform_functions.append(weekly_function(sidecar.client, build))
+    sidecar.platform_functions.append(
+        watchdog_function(sidecar.client, lambda: LedgerReader(store), caps)
+    )
     api.include_router(feedback_router(build, lambda: CapabilityMessages(caps)))
