@@ -58,7 +58,7 @@ def expected_fires(cron: str, since: float, until: float) -> list[float]:
     """Fire times in (since, until]."""
     fields, tz = _schedule(cron)
     it = croniter(fields, datetime.datetime.fromtimestamp(since, tz))
-    out = []
+    out: list[float] = []
     while True:
         at = float(it.get_next(float))
         if at > until:
