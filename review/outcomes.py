@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .feedback import Feedback
+if TYPE_CHECKING:
+    from .feedback import Feedback
 
 MATCH_WINDOW_S = 3600.0
 PROBABLE_FALSE_ALARM_WEIGHT = 0.5

@@ -16,10 +16,12 @@ reported as the replay's fidelity.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from sidecar.validation.compile import restricted_compile
@@ -40,15 +42,64 @@ class NotTunable(Exception):
     """The skill does not keep the tuning contract (the message says what is missing)."""
 
 
+CORE_DIR = Path(__file__).resolve().parents[1] / "skills_core" / "skills"
+
+
+def shape(source: str) -> str | None:
+    """The module's AST with top-level numeric constants blanked (None: does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign) else None
+        if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+            node.value = ast.Constant(value=0)  # type: ignore[attr-defined]
+    return ast.dump(tree, include_attributes=False)
+
+
+def _core_shapes() -> frozenset[str]:
+    found = (shape(p.read_text(encoding="utf-8")) for p in sorted(CORE_DIR.glob("*.py")))
+    return frozenset(s for s in found if s is not None)
+
+
+def trusted(source: str) -> bool:
+    """A platform core skill, or one with only its top-level numbers changed (a tuning)."""
+    return shape(source) in _core_shapes()
+
+
+class _Inert:
+    """The ``skill`` global while replaying trusted code: decorators pass functions through."""
+
+    def __getattr__(self, name: str) -> _Inert:
+        return _Inert()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return _Inert()
+
+
 class Classifier:
+    """A classifier module loaded for replay.
+
+    Code that is not the platform's own runs under RestrictedPython (the validator's compiler
+    and loader). A core skill, or a tuning of one (same code, other numbers), is trusted and
+    runs as plain Python: three times faster, which the search over 100 sets needs.
+    """
+
     def __init__(self, source: str, filename: str = "skill.py") -> None:
-        code, findings = restricted_compile(source, filename)
-        if code is None:
-            raise NotTunable(f"{filename} does not compile: {findings[0].message}")
-        loaded, findings = load(code, filename)
-        if loaded is None:
-            raise NotTunable(f"{filename} does not load: {findings[0].message}")
-        self.namespace = loaded.namespace
+        if trusted(source):
+            self.namespace: dict[str, Any] = {"skill": _Inert(), "__name__": "replayed_skill"}
+            exec(compile(source, filename, "exec"), self.namespace)
+        else:
+            code, findings = restricted_compile(source, filename)
+            if code is None:
+                raise NotTunable(f"{filename} does not compile: {findings[0].message}")
+            loaded, findings = load(code, filename)
+            if loaded is None:
+                raise NotTunable(f"{filename} does not load: {findings[0].message}")
+            self.namespace = loaded.namespace
         if not callable(self.namespace.get("classify_rules")):
             raise NotTunable(f"{filename} has no module-level classify_rules(features)")
         self.constants = {
@@ -61,24 +112,30 @@ class Classifier:
         if not self.constants:
             raise NotTunable(f"{filename} keeps no tunable numeric threshold constants")
 
-    def labels(
-        self, decisions: Sequence[Any], changes: dict[str, float] | None = None
-    ) -> list[str]:
+    @contextlib.contextmanager
+    def using(self, changes: dict[str, float] | None) -> Iterator[Callable[[Any], str]]:
+        """Within the block, the constants are ``changes``; yields label(decision)."""
         rules = self.namespace["classify_rules"]
         saved = {k: self.namespace[k] for k in changes or {}}
         self.namespace.update(changes or {})
+
+        def label(d: Any) -> str:
+            verdict = rules(d.features)
+            if d.decided_by == "rules":
+                return str(verdict["label"])
+            floor = str(verdict.get("floor", "normal"))
+            return str(max(d.label, floor, key=lambda x: SEVERITY.get(x, 0)))
+
         try:
-            out = []
-            for d in decisions:
-                verdict = rules(d.features)
-                if d.decided_by == "rules":
-                    out.append(str(verdict["label"]))
-                else:
-                    floor = str(verdict.get("floor", "normal"))
-                    out.append(max(d.label, floor, key=lambda x: SEVERITY.get(x, 0)))
-            return out
+            yield label
         finally:
             self.namespace.update(saved)
+
+    def labels(
+        self, decisions: Sequence[Any], changes: dict[str, float] | None = None
+    ) -> list[str]:
+        with self.using(changes) as label:
+            return [label(d) for d in decisions]
 
 
 def candidates(constants: dict[str, float], limit: int = MAX_CANDIDATES) -> list[dict[str, float]]:
@@ -133,21 +190,33 @@ def search(
     current = score(current_labels, truths)
     same = sum(a == d.label for a, d in zip(current_labels, decisions, strict=True))
     fidelity = same / len(decisions) if decisions else None
-    judged = [i for i, t in enumerate(truths) if t is not None]
-    sub_decisions = [decisions[i] for i in judged]
-    sub_truths = [truths[i] for i in judged]
-    sub_current = score([current_labels[i] for i in judged], sub_truths)
+    caught_now = set(current.caught)
+    incidents: dict[str, list[Any]] = {}
+    negatives: list[tuple[Any, float]] = []
+    for d, t in zip(decisions, truths, strict=True):
+        if t is None:
+            continue
+        if t.incident:
+            incidents.setdefault(t.key, []).append(d)
+        else:
+            negatives.append((d, t.weight))
+    # Incidents the current version caught first: a candidate that misses one stops there.
+    ordered = sorted(incidents.items(), key=lambda kv: kv[0] not in caught_now)
     sets = candidates(classifier.constants, limit)
     best: tuple[tuple[float, ...], dict[str, float]] | None = None
     for n, changes in enumerate(sets, 1):
-        sub = Comparison(sub_current, score(classifier.labels(sub_decisions, changes), sub_truths))
         if progress:
             progress(n, len(sets))
-        if sub.new_misses or sub.candidate.false_alarms >= sub_current.false_alarms:
+        bound = current.false_alarms if best is None else min(current.false_alarms, best[0][0])
+        found = _bounded(classifier, changes, ordered, caught_now, negatives, bound)
+        if found is None:
             continue
+        false_alarms, caught = found
+        if false_alarms >= current.false_alarms:
+            continue  # no better than what runs now
         rank = (
-            sub.candidate.false_alarms,
-            -len(sub.candidate.caught),
+            false_alarms,
+            -float(caught),
             float(len(changes)),
             sum(abs(v / classifier.constants[k] - 1) for k, v in changes.items()),
         )
@@ -157,6 +226,33 @@ def search(
         return None
     candidate = score(classifier.labels(decisions, best[1]), truths)
     return TuningResult(best[1], Comparison(current, candidate), len(sets), fidelity)
+
+
+def _bounded(
+    classifier: Classifier,
+    changes: dict[str, float],
+    incidents: list[tuple[str, list[Any]]],
+    caught_now: set[str],
+    negatives: list[tuple[Any, float]],
+    bound: float,
+) -> tuple[float, int] | None:
+    """(false alarms, incidents caught) of one candidate, or None as soon as it cannot win:
+    it misses an incident the current version caught, or its false alarms pass ``bound``
+    (the current version's, or the best candidate's so far)."""
+    with classifier.using(changes) as label:
+        caught = 0
+        for key, items in incidents:
+            hit = any(label(d) != "normal" for d in items)
+            if not hit and key in caught_now:
+                return None
+            caught += hit
+        false_alarms = 0.0
+        for d, weight in negatives:
+            if label(d) != "normal":
+                false_alarms += weight
+                if false_alarms > bound:
+                    return None
+    return false_alarms, caught
 
 
 def rewrite_constants(source: str, changes: dict[str, float]) -> str:
