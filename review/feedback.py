@@ -55,6 +55,11 @@ def run_decisions(
     """The decision records of ``run_id`` (a run may decide once per subject)."""
     if not run_id:
         return []
+    try:  # decisions are stamped from the run's start, which the message may trail
+        run = ledger.run(run_id)
+        at, skill_id = run.started_at, run.skill_id or skill_id
+    except LookupError:  # not in the ledger (pruned, or recorded before the ledger)
+        pass
     found = ledger.decisions(skill_id, at - RUN_SPAN_S, at + RUN_SPAN_S)
     return [
         {

@@ -98,3 +98,8 @@ def attach(sidecar: Any, api: Any) -> None:
         watchdog_function(sidecar.client, lambda: LedgerReader(store), caps)
     )
     api.include_router(feedback_router(build, lambda: CapabilityMessages(caps)))
+    secret = os.environ.get("LOOPWRIGHT_SLACK_SIGNING_SECRET")
+    if secret:  # reactions come in only when Slack can sign them
+        from .reactions import slack_router
+
+        api.include_router(slack_router(build, lambda: CapabilityMessages(caps), secret))

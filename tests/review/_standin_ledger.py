@@ -296,6 +296,15 @@ class LedgerReader:
             and (function is None or r.function_id == function)
         ]
 
+    def run(self, run_id: str) -> RunRecord:
+        q = sa.select(runs_t.c.data).where(runs_t.c.run_id.like(f"{run_id}%"))
+        rows = self.store.read(lambda c: c.execute(q).all())
+        if not rows:
+            raise RunNotFound(run_id)
+        if len(rows) > 1:
+            raise AmbiguousRunId(run_id)
+        return RunRecord(**rows[0][0])
+
     def decisions(
         self, skill_id: str, since: float, until: float, version: int | None = None
     ) -> list[DecisionRecord]:
