@@ -36,11 +36,16 @@ def day_of(at: float) -> str:
 
 
 def days_between(since: float, until: float) -> list[str]:
-    out, at = [], since
-    while at < until:
-        out.append(day_of(at))
+    """The UTC days the window touches (rollups are per day): both partial ends included."""
+    if until <= since:
+        return []
+    out, at, last = [], since, day_of(until - 1e-3)
+    while True:
+        day = day_of(at)
+        out.append(day)
+        if day >= last:
+            return out
         at += DAY
-    return out
 
 
 @dataclasses.dataclass
