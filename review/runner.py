@@ -387,6 +387,14 @@ class Review:
             busy = proposals.listed(
                 self.store, skill_id=pick.skill_id, states=proposals.OPEN_STATES
             )
+            mine = [
+                p
+                for p in proposals.listed(self.store, skill_id=pick.skill_id)
+                if p.report_id == report_id
+            ]
+            if mine and not dry_run:  # this review made them before a crash: report them
+                out += [p.to_json() for p in mine]
+                continue
             if busy:
                 notes.append(f"{pick.skill_id}: proposal {busy[-1].id} is still {busy[-1].state}")
                 continue
