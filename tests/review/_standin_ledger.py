@@ -45,7 +45,9 @@ class Store:
 
 
 def open_store(url: str | None = None) -> Store:
-    return Store(url or "sqlite:///var/platform.db")
+    import os
+
+    return Store(url or os.environ.get("LOOPWRIGHT_STORE_URL", "sqlite:///var/platform.db"))
 
 
 def insert_ignore(table: sa.Table, values: dict[str, Any]) -> Any:

@@ -5,6 +5,7 @@ approval policy applies, and the automatic rollback is the sidecar's rollback.""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,45 @@ def test_promotion_and_rollback_go_through_the_sidecar(seeded: Any, sidecar_url:
     actions = [e["action"] for e in audit.entries(seeded.store, skill_id=SKILL)]
     assert actions[0] == "proposed" and actions[-1] == "rolled-back" and "promoted" in actions
     platform.close()
+
+
+def test_sidecar_serves_the_review_functions_and_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOPWRIGHT_REVIEW", "on")
+    monkeypatch.setenv("LOOPWRIGHT_STORE_URL", f"sqlite:///{tmp_path / 'platform.db'}")
+    monkeypatch.setenv("LOOPWRIGHT_CAPABILITIES_DB", str(tmp_path / "capabilities.db"))
+    monkeypatch.setenv("LOOPWRIGHT_REVIEW_TZ", "Europe/Paris")
+    with running_engine(tmp_path) as engine_url:
+        settings = dataclasses.replace(
+            SidecarSettings(),
+            skills_dir=tmp_path / "skills",
+            db=tmp_path / "sidecar.db",
+            inbox=tmp_path / "inbox.jsonl",
+            engine_url=engine_url,
+            port=free_port(),
+            app_id="lw-review-fns",
+            warm_sandboxes=0,
+        )
+        with running(settings, provider=FakeCapabilityProvider()):
+            engine = httpx.Client(base_url=engine_url)
+
+            def functions() -> dict[str, Any]:
+                resp = engine.get(f"/v1/apps/{settings.app_id}/functions")
+                return (
+                    {str(f.get("slug") or f.get("id")): f for f in resp.json()}
+                    if resp.status_code == 200
+                    else {}
+                )
+
+            found = poll(
+                lambda: (f := functions()) and f"{settings.app_id}-weekly-review" in f and f,
+                timeout=30,
+                what="weekly-review registered",
+            )
+            assert f"{settings.app_id}-cron-watchdog" in found
+            assert "Europe/Paris 0 6 * * 1" in json.dumps(found[f"{settings.app_id}-weekly-review"])
+            api = httpx.Client(base_url=settings.origin)
+            bad = api.post("/v1/feedback", json={"message_id": "inbox:5", "label": "useful"})
+            assert bad.status_code == 404 and "unknown message id 'inbox:5'" in bad.json()["detail"]
+            assert api.get("/v1/review/proposals").json() == {"data": []}
