@@ -29,6 +29,7 @@ from agent.config import AgentSettings
 from agent.durable import StepFailed
 from agent.runtime import Runtime
 from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
+from loopwright.ledger.middleware import LedgerRecorder
 
 log = logging.getLogger("agent")
 T = TypeVar("T")
@@ -59,10 +60,11 @@ class InngestSteps:
         self.step.send_event(step_id, inngest.Event(name=name, data=data))
 
 
-def build_client(settings: AgentSettings) -> inngest.Inngest:
+def build_client(settings: AgentSettings, ledger: LedgerRecorder) -> inngest.Inngest:
     service = settings.service
     production = bool(service.signing_key)
     return inngest.Inngest(
+        middleware=[ledger.middleware],
         app_id=service.app_id,
         is_production=production,
         api_base_url=service.engine_url,
@@ -157,7 +159,8 @@ def create_app(
 ) -> fastapi.FastAPI:
     settings = settings or (runtime.settings if runtime else AgentSettings.from_env())
     runtime = runtime or Runtime.build(settings)
-    client = build_client(settings)
+    ledger = LedgerRecorder(runtime.platform, app_id=settings.service.app_id)
+    client = build_client(settings, ledger)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: fastapi.FastAPI) -> AsyncIterator[None]:
@@ -170,5 +173,6 @@ def create_app(
     app = fastapi.FastAPI(title="Loopwright agent", lifespan=lifespan)
     error_handlers(app)
     app.include_router(build_router(runtime, client))
-    inngest.fast_api.serve(app, client, build_functions(client, runtime))
+    functions = [*build_functions(client, runtime), ledger.listener(client)]
+    inngest.fast_api.serve(app, client, functions)
     return app

@@ -20,6 +20,7 @@ from agent.llm.settings import ClientSettings, Endpoint, Role, RoleSettings
 from agent.loop.budget import BudgetLimits
 from agent.loop.compaction import CompactionPolicy
 from agent.loop.pricing import PriceTable
+from loopwright.store import STORE_URL_ENV, store_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -57,6 +58,12 @@ class ServiceSettings:
     review_command: str = "loopwright skills approve {id} --version {version}"
     #: Engine-level retries of a failed turn step (a model or the process being down).
     turn_retries: int = 3
+    #: The platform store (run ledger): a SQLAlchemy URL; empty: ``platform.db`` beside db_path.
+    store_url: str = ""
+
+    @property
+    def store(self) -> str:
+        return store_url(self.store_url or self.db_path.parent / "platform.db")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,4 +287,5 @@ def _service(env: _Env) -> ServiceSettings:
             "LOOPWRIGHT_REVIEW_COMMAND", "loopwright skills approve {id} --version {version}"
         ),
         turn_retries=env.number("LOOPWRIGHT_AGENT_TURN_RETRIES", int, 3, minimum=0),
+        store_url=env.text(STORE_URL_ENV),
     )

@@ -9,6 +9,7 @@ variants (health-check every minute) and points their capabilities at the fleet.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ import typer
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
+from .store import STORE_URL_ENV, store_url
 from .supervisor import Component, Supervisor, python_module
 
 TOY_MODEL_PORT = 8287
@@ -76,7 +78,9 @@ def platform_components(
     """The child processes of `loopwright up`, in start order (the agent last)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine_url = f"http://127.0.0.1:{port}"
-    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")}
+    # One platform store (run ledger, ...) for every part; an explicit URL (PostgreSQL) wins.
+    store = {STORE_URL_ENV: os.environ.get(STORE_URL_ENV) or store_url(data_dir / "platform.db")}
+    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db"), **store}
     sidecar_env["LOOPWRIGHT_REVIEW"] = "on"  # the weekly review and its feedback routes
     fleet: list[Component] = []
     if demo:
@@ -115,6 +119,7 @@ def platform_components(
                 "LOOPWRIGHT_AGENT_PORT": str(agent_port),
                 "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
                 "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
+                **store,
             },
         ),
     ]

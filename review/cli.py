@@ -58,10 +58,8 @@ def _guard(fn: Callable[[], T]) -> T:
 def _store(url: str | None) -> Any:
     from loopwright.store import open_store
 
-    from . import tables
-
     store = open_store(url)
-    store.ensure(*tables.TABLES)
+    store.ensure()
     return store
 
 

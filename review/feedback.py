@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+
 from loopwright.ledger import LedgerReader
 from loopwright.store import Store, upsert
 
@@ -117,31 +118,20 @@ def record_feedback(
         message_at=message.at,
         at=time.time() if now is None else now,
     )
-    values = item.to_json()
-    store.write(
-        lambda conn: conn.execute(
-            upsert(
-                tables.feedback,
-                values,
-                ["message_id", "by"],
-                ["label", "note", "source", "decisions", "at"],
-            )
-        )
-    )
+    save(store, item)
     return item
 
 
 def save(store: Store, item: Feedback) -> None:
-    """Store a label built elsewhere (seeded history, imported reactions)."""
+    """Store a label (one per message and person: a new one replaces the old)."""
     values = item.to_json()
     store.write(
-        lambda conn: conn.execute(
-            upsert(
-                tables.feedback,
-                values,
-                ["message_id", "by"],
-                ["label", "note", "source", "decisions", "at"],
-            )
+        lambda conn: upsert(
+            conn,
+            tables.feedback,
+            values,
+            ["message_id", "by"],
+            replace=["label", "note", "source", "decisions", "at"],
         )
     )
 

@@ -74,7 +74,7 @@ def shadow_compare(
     """
     disagreements, dangerous = [], []
     for d, label, truth in zip(active, candidate_labels, truths, strict=True):
-        if label == d.label:
+        if label == (d.label or NORMAL):
             continue
         item = {
             "run_id": d.run_id,

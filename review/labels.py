@@ -16,7 +16,7 @@ def label_stats(decisions: Sequence[Any], truths: Sequence[Truth | None]) -> Lab
     for d, truth in zip(decisions, truths, strict=True):
         if truth is None:
             continue
-        alert = d.label != NORMAL
+        alert = (d.label or NORMAL) != NORMAL
         day = day_of(d.at)
         agree, judged = stats.agreement.get(day, (0.0, 0.0))
         stats.agreement[day] = (

@@ -110,7 +110,7 @@ def match(decisions: Sequence[Any], events: Sequence[TruthEvent]) -> list[Truth 
     out: list[Truth | None] = []
     for d in decisions:
         best: tuple[float, float, TruthEvent] | None = None
-        for e in by_subject.get(d.subject, ()):
+        for e in by_subject.get(d.subject or "", ()):
             gap = abs(e.at - d.at)
             if gap > MATCH_WINDOW_S:
                 continue
@@ -126,8 +126,8 @@ def flaps(decisions: Sequence[Any]) -> int:
     seen: dict[str, list[bool]] = {}
     count = 0
     for d in sorted(decisions, key=lambda d: d.at):
-        history = seen.setdefault(d.subject, [])
-        history.append(d.label != "normal")
+        history = seen.setdefault(d.subject or "", [])
+        history.append((d.label or "normal") != "normal")
         if len(history) >= 3 and history[-1] == history[-3] != history[-2]:
             count += 1
     return count

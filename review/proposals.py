@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+
 from loopwright.store import Store, insert_ignore
 
 from . import tables
@@ -61,9 +62,7 @@ def proposal_id(skill_id: str, base_version: int | None, path: str, content: str
 def create(store: Store, item: Proposal) -> tuple[Proposal, bool]:
     """(the stored proposal, whether it is new)."""
     values = dataclasses.asdict(item)
-    inserted = store.write(
-        lambda conn: conn.execute(insert_ignore(tables.proposals, values)).rowcount
-    )
+    inserted = store.write(lambda conn: insert_ignore(conn, tables.proposals, values))
     return get(store, item.id), bool(inserted)
 
 

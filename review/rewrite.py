@@ -92,7 +92,7 @@ def propose_rewrite(
     worst = [
         {"run_id": d.run_id, "subject": d.subject, "label": d.label, "features": d.features}
         for d, t in zip(decisions, truths, strict=True)
-        if t is not None and (d.label != "normal") != t.incident
+        if t is not None and ((d.label or "normal") != "normal") != t.incident
     ][:WORST_RUNS]
     prompt = evidence_prompt(pick, active, worst)
     source, problems = "", "no answer"

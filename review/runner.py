@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+
 from loopwright.ledger import LedgerReader
 from loopwright.store import Store, insert_ignore
 
@@ -138,7 +139,7 @@ class Review:
             "dry_run": False,
             "created_at": time.time(),
         }
-        self.store.write(lambda c: c.execute(insert_ignore(tables.reports, values)))
+        self.store.write(lambda c: insert_ignore(c, tables.reports, values))
 
     def _finish(self, report_id: str, data: dict[str, Any], now: float) -> None:
         t = tables.reports
@@ -272,7 +273,7 @@ class Review:
         success = sum(r.completed for r in rollups) / runs if runs else None
         decisions = self.ledger.decisions(skill_id, since, until, version=version)
         truths = self.truths_for(decisions, since, until)
-        stats = score([d.label for d in decisions], truths)
+        stats = score([d.label or "normal" for d in decisions], truths)
         return WatchFigures(
             runs=runs,
             success_rate=success,
@@ -291,7 +292,10 @@ class Review:
             try:
                 labels = Classifier(p.source or "", f"{p.skill_id}.py").labels(active)
             except Exception as err:  # a candidate's failure is the shadow's finding
-                errors, labels = [f"{type(err).__name__}: {err}"], [d.label for d in active]
+                errors, labels = (
+                    [f"{type(err).__name__}: {err}"],
+                    [d.label or "normal" for d in active],
+                )
             result = shadow_compare(
                 active, labels, self.truths_for(active, p.created_at, now), errors
             )

@@ -105,11 +105,13 @@ def quantile_ms(hist: dict[str, int], q: float) -> float | None:
     if total == 0:
         return None
     seen = 0
+    finite = [float(b) for b in hist if float(b) != float("inf")]
     for bound, count in sorted(((float(b), c) for b, c in hist.items())):
         seen += count
         if seen >= q * total:
-            return bound
-    return max(float(b) for b in hist)
+            # The open-ended top bucket is shown as its lower bound (at least that slow).
+            return bound if bound != float("inf") else max(finite, default=None)
+    return max(finite, default=None)
 
 
 def _merge(hists: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -124,6 +126,7 @@ def general_quality(rollup: Any, budget: Budget) -> float | None:
     if rollup.runs == 0:
         return None
     within = sum(c for b, c in rollup.duration_hist.items() if float(b) <= budget.latency_ms)
+    # (a run in a bucket whose upper bound passes the budget counts as over it)
     quality = rollup.completed / rollup.runs * (within / rollup.runs)
     if budget.per_run_usd and rollup.cost_usd > 0:
         quality *= min(1.0, budget.per_run_usd / (rollup.cost_usd / rollup.runs))

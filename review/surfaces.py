@@ -80,22 +80,21 @@ def attach(sidecar: Any, api: Any) -> None:
     from loopwright.ledger import LedgerReader
     from loopwright.store import open_store
 
-    from . import tables
     from .api import feedback_router
     from .watchdog_function import watchdog_function
     from .weekly import weekly_function
 
     store = open_store(None)
-    store.ensure(*tables.TABLES)
+    store.ensure()
     caps = caps_path_from_env()
     url = sidecar.settings.origin
 
     def build() -> Review:
         return build_review(store, url, caps)
 
-    sidecar.platform_functions.append(weekly_function(sidecar.client, build))
+    sidecar.platform_functions.append(lambda client: weekly_function(client, build))
     sidecar.platform_functions.append(
-        watchdog_function(sidecar.client, lambda: LedgerReader(store), caps)
+        lambda client: watchdog_function(client, lambda: LedgerReader(store), caps)
     )
     api.include_router(feedback_router(build, lambda: CapabilityMessages(caps)))
     secret = os.environ.get("LOOPWRIGHT_SLACK_SIGNING_SECRET")

@@ -124,7 +124,7 @@ class Classifier:
             if d.decided_by == "rules":
                 return str(verdict["label"])
             floor = str(verdict.get("floor", "normal"))
-            return str(max(d.label, floor, key=lambda x: SEVERITY.get(x, 0)))
+            return str(max(d.label or "normal", floor, key=lambda x: SEVERITY.get(x, 0)))
 
         try:
             yield label

@@ -21,10 +21,13 @@ from typing import Any
 import httpx
 import inngest
 
+from loopwright.ledger.middleware import LedgerRecorder
+from loopwright.ledger.retention import Retention, retention_days
+from loopwright.store import open_store
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
-from .app import SENTINEL_FN_ID, FunctionSet, SkillsApp
+from .app import SENTINEL_FN_ID, FunctionSet, PlatformFunction, SkillsApp
 from .capabilities import CapabilityProvider
 from .capabilities.platform import PlatformCapabilityProvider
 from .catalog import Catalog
@@ -58,6 +61,18 @@ class Sidecar:
     ) -> None:
         self.settings = settings
         self.registry = Registry(settings.db)
+        self.store = open_store(settings.store)
+        # The platform's real capabilities by default, so `loopwright inbox` reads what skills
+        # post; tests and demos pass a fake or local provider.
+        self.provider = provider or PlatformCapabilityProvider(
+            CapabilityServices.build(CapabilitySettings.from_env())
+        )
+        self.ledger = LedgerRecorder(
+            self.store,
+            app_id=settings.app_id,
+            usage=getattr(self.provider, "run_usage", None),
+            ignore=frozenset({SENTINEL_FN_ID}),
+        )
         self.client = inngest.Inngest(
             app_id=settings.app_id,
             is_production=settings.signing_key is not None,
@@ -65,20 +80,16 @@ class Sidecar:
             api_base_url=settings.engine_url,
             event_api_base_url=settings.engine_url,
             logger=logging.getLogger("loopwright.sidecar.sdk"),
+            middleware=[self.ledger.middleware],
         )
         self.pool = WorkerPool(
             settings.worker_limits,
             min_idle=settings.min_idle_workers,
             max_workers=settings.max_workers,
         )
-        # The platform's real capabilities by default, so `loopwright inbox` reads what skills
-        # post; tests and demos pass a fake or local provider.
-        self.provider = provider or PlatformCapabilityProvider(
-            CapabilityServices.build(CapabilitySettings.from_env())
-        )
         self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
-        self.platform_functions: list[inngest.Function[Any]] = []
+        self.platform_functions: list[PlatformFunction] = []
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
@@ -107,11 +118,16 @@ class Sidecar:
         )
         self._stop = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
+        self.retention = Retention(
+            self.ledger.writer, retention_days(settings.ledger_retention_days)
+        )
+        self._prune: asyncio.Task[None] | None = None
 
     def _function_set(self, catalog: Catalog) -> FunctionSet:
         return FunctionSet(
-            self.client, catalog, self.runner, self.settings.serve_path, self.platform_functions
-        )
+            self.client, catalog, self.runner, self.settings.serve_path,
+            platform=[self.ledger.listener, *self.platform_functions],
+        )  # fmt: skip
 
     def _syncer(self) -> Syncer:
         s = self.settings
@@ -128,7 +144,9 @@ class Sidecar:
         if not result.ok:
             log.error("initial sync failed: %s", result.error)
         await self.load_core()
-        self._watch = asyncio.get_running_loop().create_task(self.watcher.run(self._stop))
+        loop = asyncio.get_running_loop()
+        self._watch = loop.create_task(self.watcher.run(self._stop))
+        self._prune = loop.create_task(self.retention.run(self._stop))
         self.rescan()
 
     async def load_core(self) -> list[Outcome]:
@@ -154,13 +172,14 @@ class Sidecar:
 
     async def close(self) -> None:
         self._stop.set()
-        if self._watch is not None:
-            await asyncio.gather(self._watch, return_exceptions=True)
+        running = [t for t in (self._watch, self._prune) if t is not None]
+        await asyncio.gather(*running, return_exceptions=True)
         await self.intake.idle()
         await self.publisher.syncer.aclose()
         self.pool.close()
         if self.warm is not None:
             self.warm.close()
+        self.store.close()
         self.registry.close()
 
     # --- reads --------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Literal
+
+from loopwright.store import STORE_URL_ENV, store_url
 
 from .approval import ApprovalPolicy
 from .workers import WorkerLimits
@@ -18,6 +21,11 @@ class SidecarSettings:
     skills_dir: Path = Path("skills_generated")
     #: The registry (SQLite, WAL).
     db: Path = Path("var/sidecar.db")
+    #: The platform store (run ledger, ...): a SQLAlchemy URL. None: $LOOPWRIGHT_STORE_URL, else
+    #: ``platform.db`` beside ``db``.
+    store_url: str | None = None
+    #: How long the run ledger keeps runs (days); None: $LOOPWRIGHT_LEDGER_RETENTION_DAYS or 90.
+    ledger_retention_days: float | None = None
     #: The local inbox (JSON lines) behind the ``notify`` channel ``inbox``.
     inbox: Path = Path("var/inbox.jsonl")
     #: The engine (embedded, Dev Server or Cloud API origin).
@@ -57,6 +65,12 @@ class SidecarSettings:
             raise ValueError("sync_mode is 'engine' or 'put'")
         if not 0 < self.port < 65536:
             raise ValueError("port must be between 1 and 65535")
+
+    @property
+    def store(self) -> str:
+        return store_url(
+            self.store_url or os.environ.get(STORE_URL_ENV) or self.db.parent / "platform.db"
+        )
 
     @property
     def origin(self) -> str:

@@ -157,7 +157,10 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         "LOOPWRIGHT_CAPABILITIES_DB": str(tmp_path / "capabilities.db"),
         "LOOPWRIGHT_DEPLOY_LOG": str(tmp_path / "demo" / "deploys.jsonl"),
         "LOOPWRIGHT_PROMETHEUS_URL": "http://127.0.0.1:5",
+        "LOOPWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 'platform.db'}",
     }
+    agent = next(c for c in components if c.name == "agent")
+    assert agent.env["LOOPWRIGHT_STORE_URL"] == sidecar.env["LOOPWRIGHT_STORE_URL"]
     fleet = next(c for c in components if c.name == "demo-fleet")
     assert fleet.health_url == "http://127.0.0.1:4/status"
     assert "--prometheus" in fleet.argv

@@ -14,9 +14,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from loopwright.ledger import DecisionRecord, LedgerReader, LedgerWriter, RunRecord
+from loopwright.ledger import LedgerReader, LedgerWriter, RunRecord
 from loopwright.store import Store
-
 from review.feedback import record_feedback
 from review.messages import CapabilityMessages
 from review.tuning import Classifier
@@ -66,21 +65,29 @@ class History:
         self.seq += 1
         run_id = f"run-{self.seq:06d}"
         decisions = []
-        for i, service in enumerate(SERVICES):
+        for service in SERVICES:
             err, base = levels.get(service, (0.01, 0.01))
             f = features(err, base)
             label = self.classifier.labels([_Rules(f)])[0]
             decisions.append(
-                DecisionRecord(
-                    run_id, SKILL, self.version, i, at, service, label, "rules", True, f, {}
-                )
+                {
+                    "subject": service,
+                    "label": label,
+                    "decided_by": "rules",
+                    "fallback": True,
+                    "features": f,
+                    "at": at,
+                }
             )
         run = RunRecord(
             run_id=run_id,
+            app_id="loopwright-skills",
             function_id="health-check",
             skill_id=SKILL,
             skill_version=self.version,
             trigger="cron",
+            event_name=None,
+            event_id=None,
             cron="*/30 * * * *",
             status=status,
             started_at=at,
@@ -90,9 +97,9 @@ class History:
         )
         self.writer.record_run(run, decisions=decisions)
         for d in decisions:
-            label = (truth or {}).get(d.subject)
-            if d.label != "normal" or label == "missed":
-                self.post_and_label(run_id, d.subject, at, label)
+            label = (truth or {}).get(d["subject"])
+            if d["label"] != "normal" or label == "missed":
+                self.post_and_label(run_id, d["subject"], at, label)
         return run_id
 
     def post_and_label(self, run_id: str, service: str, at: float, label: str | None) -> str:

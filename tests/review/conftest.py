@@ -7,22 +7,16 @@ from typing import Any
 
 import pytest
 
-from tests.review._standin_ledger import install
-
-install()  # until the lead's loopwright.store / loopwright.ledger land on main
-
 
 def _history(folder: Path) -> Any:
     from loopwright.ledger import LedgerReader, LedgerWriter
     from loopwright.store import open_store
-
-    from review import tables
     from review.tuning import Classifier
     from skills_core.capabilities.store import CapabilityStore
     from tests.review._history import HEALTH_SOURCE, History
 
     store = open_store(f"sqlite:///{folder / 'platform.db'}")
-    store.ensure(*tables.TABLES)
+    store.ensure()
     caps_path = folder / "capabilities.db"
     caps = CapabilityStore(caps_path)
     classifier = Classifier(HEALTH_SOURCE, "health_check.py")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from loopwright.ledger import RunRecord
-
 from review.watchdog import check, expected_fires, grace_s
 from review.watchdog_function import check_and_alert
 from skills_core.capabilities.notify.inbox import read_inbox
@@ -20,6 +19,9 @@ def _run(h: Any, at: float, status: str = "completed", skill: str = "heartbeat")
     h.writer.record_run(
         RunRecord(
             run_id=f"hb-{h.seq}",
+            app_id="loopwright-skills",
+            event_name=None,
+            event_id=None,
             function_id=skill,
             skill_id=skill,
             skill_version=1,
