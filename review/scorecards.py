@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import statistics
+import math
 from collections.abc import Iterable
 from typing import Any
+
+from . import rollup_sums
 
 MIN_POINTS = 3
 STD_FLOOR = 0.05
@@ -61,8 +63,9 @@ class LabelStats:
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
+    """A skill's per-run budget (the latency budget is platform-wide: LATENCY_BUDGET_MS)."""
+
     per_run_usd: float | None = None
-    latency_ms: float = LATENCY_BUDGET_MS
 
 
 @dataclasses.dataclass
@@ -122,23 +125,24 @@ def _merge(hists: Iterable[dict[str, int]]) -> dict[str, int]:
     return out
 
 
-def general_quality(rollup: Any, budget: Budget) -> float | None:
-    if rollup.runs == 0:
+def day_quality(day: Any, budget: Budget) -> float | None:
+    """General quality of one day (``day``: runs, completed, cost_usd, within_latency)."""
+    if day.runs == 0:
         return None
-    within = sum(c for b, c in rollup.duration_hist.items() if float(b) <= budget.latency_ms)
-    # (a run in a bucket whose upper bound passes the budget counts as over it)
-    quality = rollup.completed / rollup.runs * (within / rollup.runs)
-    if budget.per_run_usd and rollup.cost_usd > 0:
-        quality *= min(1.0, budget.per_run_usd / (rollup.cost_usd / rollup.runs))
+    quality = day.completed / day.runs * (day.within_latency / day.runs)
+    if budget.per_run_usd and day.cost_usd > 0:
+        quality *= min(1.0, budget.per_run_usd / (day.cost_usd / day.runs))
     return float(quality)
 
 
 def icir(points: list[float]) -> tuple[float | None, str]:
     if len(points) < MIN_POINTS:
         return None, f"too few points ({len(points)} day(s) with runs, {MIN_POINTS} needed)"
-    std = statistics.pstdev(points)
+    mean = sum(points) / len(points)
+    # Plain floats: statistics.pstdev's exact fractions cost more than the rest of a card.
+    std = math.sqrt(sum((p - mean) ** 2 for p in points) / len(points))
     note = "std floored" if std < STD_FLOOR else ""
-    return statistics.fmean(points) / max(std, STD_FLOOR), note
+    return mean / max(std, STD_FLOOR), note
 
 
 def _rate(part: float, whole: float) -> float | None:
@@ -148,26 +152,26 @@ def _rate(part: float, whole: float) -> float | None:
 def build(
     skill_id: str,
     version: int | None,
-    rollups: list[Any],
+    sums: Any,
     days: int,
     labels: LabelStats | None = None,
     budget: Budget | None = None,
 ) -> Scorecard:
+    """A card from ``rollup_sums.Sums`` (window totals, histogram, per-day rows)."""
     budget = budget or Budget()
-    runs = sum(r.runs for r in rollups)
-    cost = sum(r.cost_usd for r in rollups)
-    hist = _merge(r.duration_hist for r in rollups)
+    t = sums.totals
+    runs = int(t["runs"])
     daily: dict[str, float] = {}
-    for r in sorted(rollups, key=lambda r: r.day):
-        q = general_quality(r, budget)
-        if labels and r.day in labels.agreement and labels.agreement[r.day][1] > 0:
-            agree, judged = labels.agreement[r.day]
+    for d in sums.days:
+        q = day_quality(d, budget)
+        if labels and d.day in labels.agreement and labels.agreement[d.day][1] > 0:
+            agree, judged = labels.agreement[d.day]
             q = agree / judged
         if q is None:
             continue
         if labels:
-            q = max(0.0, q - FLAP_PENALTY * labels.flaps.get(r.day, 0))
-        daily[r.day] = round(q, 6)
+            q = max(0.0, q - FLAP_PENALTY * labels.flaps.get(d.day, 0))
+        daily[d.day] = round(q, 6)
     stability, note = icir(list(daily.values()))
     kind = "classifier" if labels and labels.agreement else "general"
     lab = labels or LabelStats()
@@ -177,18 +181,18 @@ def build(
         kind=kind,
         days=days,
         runs=runs,
-        success_rate=_rate(sum(r.completed for r in rollups), runs),
-        p50_ms=quantile_ms(hist, 0.5),
-        p95_ms=quantile_ms(hist, 0.95),
-        cost_per_run=_rate(cost, runs),
-        cost_per_week=cost * 7 / max(days, 1),
-        fallback_rate=_rate(sum(r.fallbacks for r in rollups), runs),
-        retry_rate=_rate(sum(r.retried for r in rollups), runs),
+        success_rate=_rate(t["completed"], runs),
+        p50_ms=quantile_ms(sums.hist, 0.5),
+        p95_ms=quantile_ms(sums.hist, 0.95),
+        cost_per_run=_rate(t["cost_usd"], runs),
+        cost_per_week=t["cost_usd"] * 7 / max(days, 1),
+        fallback_rate=_rate(t["fallbacks"], runs),
+        retry_rate=_rate(t["retried"], runs),
         labelled_alerts=lab.labelled_alerts,
         false_alarm_rate=_rate(lab.false_alarms, lab.labelled_alerts),
         incidents=lab.incidents,
         miss_rate=_rate(lab.missed, lab.incidents),
-        quality=statistics.fmean(daily.values()) if daily else None,
+        quality=sum(daily.values()) / len(daily) if daily else None,
         icir=stability,
         icir_note=note,
         daily_quality=daily,
@@ -206,36 +210,44 @@ def scorecards(
     previous: bool = True,
     previous_labels: dict[tuple[str, int | None], LabelStats] | None = None,
 ) -> list[Scorecard]:
-    """One card per (skill, version) with runs in [since, until), plus last window's ICIR."""
+    """One card per (skill, version) with runs in [since, until), plus last window's ICIR.
+
+    One read of the rollups covers both windows."""
     days = days_between(since, until)
-    rows = ledger.rollups(skill=skill, since_day=days[0], until_day=days[-1]) if days else []
-    groups: dict[tuple[str, int | None], list[Any]] = {}
-    for r in rows:
-        groups.setdefault((r.skill_id, r.skill_version), []).append(r)
+    if not days:
+        return []
+    before_days = days_between(since - (until - since), since) if previous else []
+    first = min([*days, *before_days])
+    window, latency = set(days), LATENCY_BUDGET_MS
+    sums, per_day = rollup_sums.read(ledger.store, first, days[-1], window, latency, skill)
     labels, budgets = labels or {}, budgets or {}
     cards = [
-        build(s, v, rs, len(days), labels.get((s, v)), budgets.get(s))
-        for (s, v), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+        build(s, v, sm, len(days), labels.get((s, v)), budgets.get(s))
+        for (s, v), sm in sorted(sums.items())
     ]
     if previous and cards:
-        span = until - since
-        before = {
-            (c.skill_id, c.version): c
-            for c in scorecards(
-                ledger,
-                since - span,
-                since,
-                skill=skill,
-                labels=previous_labels,
-                budgets=budgets,
-                previous=False,
-            )
-        }
+        before: dict[tuple[str, int | None], Scorecard] = {}
         by_skill: dict[str, Scorecard] = {}
-        for c in before.values():
-            by_skill[c.skill_id] = c  # the latest version of the previous window
-        for card in cards:
-            prior = before.get((card.skill_id, card.version)) or by_skill.get(card.skill_id)
+        for (s, v), rows in sorted(per_day.items()):
+            mine = sorted((d for d in rows if d.day in before_days), key=lambda d: d.day)
+            if not mine:
+                continue
+            card = build(s, v, rollup_sums.Sums(_totals(mine), {}, mine), len(before_days),
+                         (previous_labels or {}).get((s, v)), budgets.get(s))  # fmt: skip
+            before[(s, v)] = by_skill[s] = card  # the latest version stands for the skill
+        for current in cards:
+            prior = before.get((current.skill_id, current.version)) or by_skill.get(
+                current.skill_id
+            )
             if prior:
-                card.previous_icir, card.previous_quality = prior.icir, prior.quality
+                current.previous_icir, current.previous_quality = prior.icir, prior.quality
     return cards
+
+
+def _totals(days: list[Any]) -> dict[str, float]:
+    out = dict.fromkeys(rollup_sums.COUNTERS, 0.0)
+    for d in days:
+        out["runs"] += d.runs
+        out["completed"] += d.completed
+        out["cost_usd"] += d.cost_usd
+    return out
