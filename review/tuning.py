@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import dataclasses
 import itertools
 import re
@@ -58,6 +59,7 @@ def shape(source: str) -> str | None:
     return ast.dump(tree, include_attributes=False)
 
 
+@functools.lru_cache(maxsize=1)
 def _core_shapes() -> frozenset[str]:
     found = (shape(p.read_text(encoding="utf-8")) for p in sorted(CORE_DIR.glob("*.py")))
     return frozenset(s for s in found if s is not None)
