@@ -8,6 +8,7 @@ import typer
 
 from agent.cli import chat_command, eval_command
 from engine.cli import engine_command
+from review.cli import feedback_command, review_app
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
@@ -39,6 +40,8 @@ app.command("chat")(chat_command)
 app.command("eval")(eval_command)
 app.add_typer(config_app, name="config")
 app.command("doctor")(doctor_command)
+app.command("feedback")(feedback_command)
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -49,11 +50,12 @@ def inbox_command(
 
 def _print(msg: InboxMessage, as_json: bool) -> None:
     if as_json:
-        typer.echo(msg.model_dump_json())
+        typer.echo(json.dumps({**msg.model_dump(mode="json"), "message_id": msg.message_id}))
         return
     thread = f" (thread {msg.thread_key})" if msg.thread_key else ""
     console.print(
-        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{escape(printable(msg.skill_id))}[/bold] → "
+        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [cyan]{escape(printable(msg.message_id))}[/cyan] "
+        f"[bold]{escape(printable(msg.skill_id))}[/bold] → "
         f"#{escape(printable(msg.channel))}{escape(printable(thread))}",
         markup=True,
         highlight=False,

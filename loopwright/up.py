@@ -140,6 +140,7 @@ def platform_components(
         "LOOPWRIGHT_METRICS_SOURCES": platform_metrics_sources(sidecar_port, dict(os.environ)),
         **store,
     }
+    sidecar_env["LOOPWRIGHT_REVIEW"] = "on"  # the weekly review and its feedback routes
     fleet: list[Component] = []
     if demo:
         fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)

@@ -134,9 +134,11 @@ class Lifecycle:
         superseded: Callable[[], bool] = lambda: False,
     ) -> Outcome:
         """The file now holds ``source`` (None: it was deleted)."""
-        if skill_id in self.core_ids:
+        if skill_id in self.core_ids and not (intent is not None and intent.author == "review"):
             # The core skill is not a file in the folder; a file named after it (or its
             # deletion) must not replace or remove it. Change it in the core directory.
+            # The weekly review's versions (submitted through the API) are the exception:
+            # validated and put to the approval policy like any other version.
             log.warning("%s is a core skill: ignoring %s in the skills folder", skill_id, filename)
             return Outcome(skill_id, None, "ignored", note="a core skill; edit its core file")
         async with self._locks[skill_id]:
@@ -184,6 +186,11 @@ class Lifecycle:
             if version.state is VersionState.VALIDATED and version.approval is None:
                 decision = {"needs_approval": False, "reasons": ["core skill: pre-approved"]}
                 version = self.registry.decide(skill_id, version.number, decision, awaiting=False)
+            if version.state is VersionState.RETIRED and self._tuned_by_review(skill_id):
+                # The review replaced the core file's version: a restart keeps its version.
+                return Outcome.of(
+                    self._version(skill_id, self._skill(skill_id).active_version or 0)
+                )
             if version.state in (VersionState.VALIDATED, VersionState.RETIRED):
                 return await self._activate(
                     version, actor="core", action="activate", detail="core skill"
@@ -305,6 +312,12 @@ class Lifecycle:
             )
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _tuned_by_review(self, skill_id: str) -> bool:
+        skill = self.registry.skill(skill_id)
+        if skill is None or skill.active_version is None:
+            return False
+        return self.registry.version(skill_id, skill.active_version).author == "review"
 
     async def _activate(
         self,

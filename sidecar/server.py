@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 
@@ -52,8 +53,13 @@ async def serve(
     sidecar = Sidecar(settings, provider=provider)
     if holder is not None:
         holder.append(sidecar)
+    root = RootApp(sidecar)
+    if os.environ.get("LOOPWRIGHT_REVIEW", "off") == "on":  # `loopwright up` turns it on
+        from review.surfaces import attach
+
+        attach(sidecar, root.api)
     config = uvicorn.Config(
-        RootApp(sidecar),
+        root,
         host=settings.host,
         port=settings.port,
         log_level=log_level,

@@ -27,7 +27,7 @@ from skills_core.capabilities.incidents import IncidentStore, incident_policy
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
-from .app import SENTINEL_FN_ID, FunctionSet, SkillsApp
+from .app import SENTINEL_FN_ID, FunctionSet, PlatformFunction, SkillsApp
 from .capabilities import CapabilityProvider
 from .capabilities.platform import PlatformCapabilityProvider
 from .catalog import Catalog
@@ -111,6 +111,8 @@ class Sidecar:
             refusal=self.isolation_refusal,
             budgets=RunBudgets(settings.run_limits),
         )
+        #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
+        self.platform_functions: list[PlatformFunction] = []
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = (
@@ -179,7 +181,7 @@ class Sidecar:
     def _function_set(self, catalog: Catalog) -> FunctionSet:
         return FunctionSet(
             self.client, catalog, self.runner, self.settings.serve_path,
-            platform=[self.ledger.listener],
+            platform=[self.ledger.listener, *self.platform_functions],
         )  # fmt: skip
 
     def _syncer(self) -> Syncer:

@@ -97,7 +97,11 @@ class PlatformNotify(_Bound):
 
         def post() -> JSON:
             request = PostRequest(
-                channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key
+                channel=channel,
+                text=text,
+                thread_key=thread,
+                dedupe_key=dedupe_key,
+                run_id=self.run_id or None,
             )
             return _json(self.services.notify.post(self.grant, request))
 

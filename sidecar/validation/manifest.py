@@ -71,6 +71,8 @@ class Manifest(pydantic.BaseModel):
     emit_grants: list[EmitName] = pydantic.Field(default_factory=list, max_length=20)
     #: Function ids the skill may call with ctx.step.invoke.
     invokes: list[str] = pydantic.Field(default_factory=list, max_length=50)
+    #: "off": the weekly review scores the skill but never proposes changes to it.
+    review: Literal["on", "off"] = "on"
 
 
 def find_manifest(tree: ast.Module) -> ast.Assign | None:

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS inbox_messages (
     thread_key TEXT,
     thread_root INTEGER,              -- id of the thread's first message; NULL when unthreaded
     text TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    run_id TEXT                       -- the run that posted (feedback finds its decisions)
 );
 CREATE TABLE IF NOT EXISTS notify_posts (
     skill_id TEXT NOT NULL,
@@ -80,6 +81,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _add_column(conn: sqlite3.Connection, table: str, column: str) -> None:
+    """Migrate a file made before ``column`` existed."""
+    have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+    if column.split()[0] not in have:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
 class CapabilityStore:
     """Owns the SQLite file; hands out serialised write transactions and reads."""
 
@@ -90,6 +98,7 @@ class CapabilityStore:
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._writer.execute("PRAGMA synchronous = NORMAL")
         self._writer.executescript(SCHEMA)
+        _add_column(self._writer, "inbox_messages", "run_id TEXT")
         self._reader = _connect(self.path)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()

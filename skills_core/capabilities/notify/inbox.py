@@ -33,6 +33,13 @@ class InboxMessage(pydantic.BaseModel):
     thread_root: int | None
     text: str
     at: datetime.datetime
+    #: The run that posted it (None for messages from before runs were recorded).
+    run_id: str | None = None
+
+    @property
+    def message_id(self) -> str:
+        """The id feedback names (``loopwright feedback inbox:N useful``)."""
+        return f"inbox:{self.id}"
 
 
 def post_once(
@@ -46,8 +53,16 @@ def post_once(
         root = thread_root(db, CHANNEL, request.thread_key) if request.thread_key else None
         cursor = db.execute(
             "INSERT INTO inbox_messages (channel, skill_id, thread_key, thread_root, text, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (requested_channel, skill_id, request.thread_key, root, request.text, time.time()),
+            "created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                requested_channel,
+                skill_id,
+                request.thread_key,
+                root,
+                request.text,
+                time.time(),
+                request.run_id,
+            ),
         )
         message_id = str(cursor.lastrowid)
         if request.thread_key and root is None:
@@ -60,6 +75,7 @@ def post_once(
             message_id=f"inbox:{message_id}",
             thread=request.thread_key,
             thread_root=f"inbox:{root}" if root else None,
+            run_id=request.run_id,
         )
         save_posted(db, skill_id, request.dedupe_key, result)
         return result
@@ -96,6 +112,7 @@ def read_inbox(
             thread_root=row["thread_root"],
             text=row["text"],
             at=datetime.datetime.fromtimestamp(row["created_at"], datetime.UTC),
+            run_id=row["run_id"],
         )
         for row in rows
     ]

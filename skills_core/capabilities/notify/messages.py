@@ -17,6 +17,8 @@ class PostRequest(pydantic.BaseModel):
     thread_key: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
     #: Identifies this post across retries and replays (run id + step id + call number).
     dedupe_key: str = pydantic.Field(min_length=1, max_length=300)
+    #: The run that posts (the platform fills it in), so feedback finds the run's decisions.
+    run_id: str | None = pydantic.Field(default=None, max_length=200)
 
 
 class PostResult(pydantic.BaseModel):
@@ -33,3 +35,4 @@ class PostResult(pydantic.BaseModel):
     duplicate: bool = False
     #: True when an earlier attempt may have posted and the channel cannot tell (webhooks).
     uncertain: bool = False
+    run_id: str | None = None

@@ -94,6 +94,7 @@ class NotifyService:
             message_id="",
             thread=request.thread_key,
             thread_root=root,
+            run_id=request.run_id,
         )
         if claim.state == "stale":
             if not transport.reconciles:
