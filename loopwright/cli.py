@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.cli import chat_command, eval_command
+from console.cli import console_command
 from engine.cli import engine_command
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
@@ -28,6 +29,7 @@ app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
+app.command("console")(console_command)
 
 
 def main() -> None:

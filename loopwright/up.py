@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
+from console.cli import console_component, login_banner
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
 from .supervisor import Component, Supervisor, python_module
@@ -72,6 +73,7 @@ def platform_components(
     demo_control_port: int = 9400,
     demo_base_port: int = 9401,
     prometheus_port: int = 9090,
+    console_port: int = 8291,
 ) -> list[Component]:
     """The child processes of `loopwright up`, in start order (the agent last)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +120,9 @@ def platform_components(
         ),
     ]
     components[1:1] = fleet  # after the engine, before the sidecar
+    components.append(
+        console_component(console_port, data_dir, engine_url, sidecar_port, agent_port)
+    )
     return components
 
 
@@ -150,6 +155,7 @@ def up_command(
         int, typer.Option(help="First demo service port (0: any free).")
     ] = 9401,
     prometheus_port: Annotated[int, typer.Option(help="Demo Prometheus port.")] = 9090,
+    console_port: Annotated[int, typer.Option(help="Web console port on 127.0.0.1.")] = 8291,
 ) -> None:
     """Start the platform on embedded defaults and keep it running until Ctrl-C."""
     engine_url = f"http://127.0.0.1:{port}"
@@ -163,6 +169,7 @@ def up_command(
         demo_control_port=demo_control_port,
         demo_base_port=demo_base_port,
         prometheus_port=prometheus_port,
+        console_port=console_port,
     )
     if local_llm:
         components.insert(0, _toy_model())
@@ -171,11 +178,13 @@ def up_command(
             LOOPWRIGHT_AGENT_MODEL=MODEL_ALIAS,
         )
     supervisor = Supervisor(components)
+    console_banner = login_banner(console_port, data_dir)  # before the console makes the token
     try:
         supervisor.start()
         typer.echo(
             f"Loopwright is up. Engine {engine_url}, sidecar http://127.0.0.1:{sidecar_port}"
         )
+        typer.echo(console_banner)
         typer.echo(
             f"  skills: drop a file in {skills_dir}/ (see docs/SKILLS.md); `loopwright skills list`"
         )

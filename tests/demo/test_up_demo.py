@@ -57,7 +57,7 @@ class Platform:
             demo_base_port=0,
             prometheus_port=_free_port(),
         )
-        self.supervisor = Supervisor([c for c in components if c.name != "agent"])
+        self.supervisor = Supervisor([c for c in components if c.name not in ("agent", "console")])
         self.engine = httpx.Client(base_url=f"http://127.0.0.1:{self.engine_port}", timeout=30)
 
     @property
@@ -150,7 +150,7 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path,
         demo=True, demo_control_port=4, prometheus_port=5,
     )  # fmt: skip
-    assert [c.name for c in components] == ["engine", "demo-fleet", "sidecar", "agent"]
+    assert [c.name for c in components] == ["engine", "demo-fleet", "sidecar", "agent", "console"]
     sidecar = next(c for c in components if c.name == "sidecar")
     assert "--demo" in sidecar.argv
     assert sidecar.env == {
