@@ -30,9 +30,12 @@ def dead_url() -> str:
 
 
 class ConsoleServer:
-    def __init__(self, var_dir: Path, **urls: Any) -> None:
+    def __init__(
+        self, var_dir: Path, capabilities_db_path: Path | None = None, **urls: Any
+    ) -> None:
         self.settings = ConsoleSettings(
-            port=free_port(), var_dir=var_dir, capabilities_db=var_dir / "capabilities.db",
+            port=free_port(), var_dir=var_dir,
+            capabilities_db=capabilities_db_path or var_dir / "capabilities.db",
             live_poll_s=0.2, **urls,
         )  # fmt: skip
         self.app = create_app(self.settings)
