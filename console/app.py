@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -71,9 +72,20 @@ async def guard(request: fastapi.Request) -> None:
         raise CsrfRejected
 
 
+def default_runs(settings: ConsoleSettings) -> RunSource:
+    """The run ledger when it is installed (what the CLI and the review read), else the
+    engine's history API."""
+    try:
+        from .ledger_runs import LedgerRuns
+
+        return LedgerRuns()
+    except ImportError:
+        return EngineHistoryRuns(settings.engine_url)
+
+
 def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> Console:
     token, _ = load_or_create_token(settings.token_path)
-    source = runs or EngineHistoryRuns(settings.engine_url)
+    source = runs or default_runs(settings)
     return Console(
         settings=settings,
         sessions=Sessions(token, settings.session_ttl_s),
@@ -121,7 +133,10 @@ def create_app(settings: ConsoleSettings, runs: RunSource | None = None) -> fast
 
     @app.middleware("http")
     async def security_headers(request: fastapi.Request, call_next: object) -> Response:
+        started = time.perf_counter()
         response: Response = await call_next(request)  # type: ignore[operator]
+        # How long the console took to answer (for bench/console_pages.py and browser devtools).
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

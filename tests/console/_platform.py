@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 
 from agent.testing.script import AGENT_MODEL, CRITIC_MODEL, Script, call, say
+from console.testing import ConsoleServer
 from skills_core.capabilities.scripted_llm import ScriptedLLM
 from tests.agent import _processes
 from tests.agent._harness import critic_json
 from tests.agent._processes import AgentApp, Engine, Proc, wait_synced
-from tests.console._servers import ConsoleServer
 
 # Four processes start on a 2-core machine shared with colleagues: give each more than 30 s.
 _processes.READY_S = max(_processes.READY_S, 120.0)

@@ -25,7 +25,8 @@ from skills_core.capabilities.store import CapabilityStore
 from tests.console._platform import EVENT, SKILL_ID, XSS, Platform, ping_source, platform
 from tests.console.conftest import AXE
 
-pytestmark = pytest.mark.slow
+# Chromium and four processes on a loaded 2-core machine: generous per-test limits.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WAIT_MS = 90_000
 README_SHOTS = os.environ.get("LOOPWRIGHT_README_SHOTS") == "1"
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from console.auth import load_or_create_token
 from console.settings import ConsoleSettings, RemoteBindRefused
+from console.testing import ConsoleServer, RecordingApi, dead_url
 from loopwright.cli import app as cli_app
-from tests.console._servers import ConsoleServer, RecordingApi, dead_url
 
 EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 SECRET = "signkey-test-5ec7e75ec7e7"

@@ -1,6 +1,6 @@
-"""Servers for the console tests: the console itself (uvicorn in a thread, a free loopback
-port) and a recording HTTP double of a part's API (canned JSON answers; every request kept,
-so a test can show a refused request had no effect)."""
+"""Servers for the console's tests and benchmark: the console itself (uvicorn in a thread, a
+free loopback port) and a recording HTTP double of a part's API (canned JSON answers; every
+request kept, so a test can show a refused request had no effect)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from console import ConsoleSettings, create_app
+from console.runs_source import RunSource
 
 
 def free_port() -> int:
@@ -31,14 +32,18 @@ def dead_url() -> str:
 
 class ConsoleServer:
     def __init__(
-        self, var_dir: Path, capabilities_db_path: Path | None = None, **urls: Any
+        self,
+        var_dir: Path,
+        capabilities_db_path: Path | None = None,
+        runs: RunSource | None = None,
+        **urls: Any,
     ) -> None:
         self.settings = ConsoleSettings(
             port=free_port(), var_dir=var_dir,
             capabilities_db=capabilities_db_path or var_dir / "capabilities.db",
             live_poll_s=0.2, **urls,
         )  # fmt: skip
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, runs)
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port, log_level="warning")
         )
