@@ -56,7 +56,7 @@ def log(msg: str) -> None:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- history ------------------------------------------------------------------------------
@@ -112,14 +112,14 @@ def seed_ledger(url: str, n_runs: int, n_skills: int) -> tuple[Any, str]:
 
 # -- doubles of the sidecar and the agent -------------------------------------------------
 
-SOURCE = '''MANIFEST = {"id": "skill-007", "description": "bench", "triggers": [{"cron": "*/30 * * * *"}]}
+SOURCE = """MANIFEST = {"id": "skill-007", "description": "bench", "triggers": [{"cron": "*/30 * * * *"}]}
 
 
 @skill.function(fn_id="skill-007", trigger=skill.cron("*/30 * * * *"))
 def handler(ctx):
     data = ctx.step.run("fetch", lambda: {"n": %d})
     return ctx.step.run("decide", lambda: {"label": "normal", "n": data["n"]})
-'''
+"""
 
 
 def sidecar_route(path: str, body: Any) -> tuple[int, Any]:
@@ -181,9 +181,8 @@ def server_times(client: httpx.Client, path: str, n: int) -> list[float]:
 def browser_figures(
     server: ConsoleServer, store: Any, n: int, screenshot: Path | None
 ) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
-
     from loopwright.ledger.writer import CallStart, LedgerWriter
+    from playwright.sync_api import sync_playwright
 
     writer = LedgerWriter(store)
     with sync_playwright() as p:
@@ -286,7 +285,9 @@ def run(args: Any, n: int, work: Path, url: str, store: Any, last_run: str, engi
     return 0
 
 
-def report(args: Any, base: list[float], table: dict[str, list[float]], fig: dict[str, Any]) -> None:
+def report(
+    args: Any, base: list[float], table: dict[str, list[float]], fig: dict[str, Any]
+) -> None:
     base95 = pct(base, 0.95)
     rows = []
     for path, values in table.items():
