@@ -82,3 +82,23 @@ def _run(r: Any) -> RunRow:
         cost_usd=r.cost_usd or 0.0,
         output=r.output,
     )
+
+
+class LedgerExtras:
+    """What only the ledger knows: skills' decision records and daily LLM spend."""
+
+    def __init__(self, runs: LedgerRuns) -> None:
+        self.reader = runs.reader
+
+    async def health_decisions(self, skill_id: str, since: float, until: float) -> list[Any]:
+        return list(await asyncio.to_thread(self.reader.decisions, skill_id, since, until))
+
+    async def llm_spend(self, since_day: str, until_day: str) -> dict[str, float]:
+        """{day: USD} of every skill's LLM calls."""
+        rollups = await asyncio.to_thread(
+            self.reader.rollups, since_day=since_day, until_day=until_day
+        )
+        spend: dict[str, float] = {}
+        for r in rollups:
+            spend[r.day] = spend.get(r.day, 0.0) + (r.cost_usd or 0.0)
+        return spend

@@ -19,6 +19,19 @@ from ._common import Outages
 from .incidents import incidents
 
 router = fastapi.APIRouter()
+
+
+def _extras(runs: Any) -> Any | None:
+    """The ledger's decision records and spend, when history comes from the ledger."""
+    from ..ledger_runs import LedgerExtras, LedgerRuns
+
+    return LedgerExtras(runs) if isinstance(runs, LedgerRuns) else None
+
+
+def _day(at: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
 DAY_S = 86400
 HEARTBEAT_EVERY_S = 30 * 60
 
@@ -45,6 +58,26 @@ def health_series(rows: list[RunRow]) -> dict[str, dict[str, Any]]:
     return services
 
 
+def decision_series(decisions: list[Any]) -> dict[str, dict[str, Any]]:
+    """The same shape as ``health_series``, from the ledger's decision records."""
+    services: dict[str, dict[str, Any]] = {}
+    for d in sorted(decisions, key=lambda d: d.at):
+        if not d.subject:
+            continue
+        features = d.features or {}
+        s = services.setdefault(d.subject, {"points": []})
+        s.update(label=d.label, reason=(d.detail or {}).get("reason") or d.decided_by, at=d.at)
+        s["points"].append(
+            [
+                d.at,
+                (features.get("error_rate") or {}).get("now"),
+                (features.get("p95") or {}).get("now"),
+                d.label,
+            ]
+        )
+    return services
+
+
 async def _part_up(part: Any, path: str) -> bool:
     return bool(await part.up(path))
 
@@ -59,13 +92,19 @@ async def overview(request: fastapi.Request) -> Response:
         _part_up(console.sidecar, "/v1/status"),
         _part_up(console.agent, "/v1/status"),
     )
-    checks = await down.get(console.runs.runs(skill="health-check", since=since, limit=500), [])
+    extras = _extras(console.runs)
+    if extras is not None:
+        series = decision_series(await extras.health_decisions("health-check", since, time.time()))
+        today, week_ago = _day(time.time()), _day(time.time() - 6 * DAY_S)
+        skill_spend = await extras.llm_spend(week_ago, today)
+    else:
+        checks = await down.get(console.runs.runs(skill="health-check", since=since, limit=500), [])
+        series, skill_spend, today = health_series(checks), None, _day(time.time())
     beats = await down.get(console.runs.runs(skill="heartbeat", limit=1), [])
     skills = await down.get(console.sidecar.skills(), []) if sidecar_up else []
     agent_status = await down.get(console.agent.status(), {}) if agent_up else {}
     conversations = await down.get(console.agent.conversations(), []) if agent_up else []
     found = await incidents(request, down)
-    series = health_series(checks)
     last_beat = beats[0] if beats else None
     overdue = (
         last_beat is None or (time.time() - (last_beat.started_at or 0)) > 2 * HEARTBEAT_EVERY_S
@@ -92,5 +131,7 @@ async def overview(request: fastapi.Request) -> Response:
         budget=agent_status.get("budget") or {},
         spend_today=spend_today,
         spend_week=spend_week,
+        skill_spend_today=None if skill_spend is None else skill_spend.get(today, 0.0),
+        skill_spend_week=None if skill_spend is None else sum(skill_spend.values()),
         outages=down.messages,
     )
