@@ -127,53 +127,54 @@ def _example_event(report: dict[str, Any]) -> dict[str, Any]:
 Form = Annotated[str, fastapi.Form()]
 
 
-@router.post("/skills/{skill_id}/approve")
-async def approve(
-    request: fastapi.Request, skill_id: str, version: Annotated[int, fastapi.Form()]
+Version = Annotated[int, fastapi.Form()]
+
+
+async def _change(
+    request: fastapi.Request, skill_id: str, action: str, body: dict[str, Any], url: str, ok: str
 ) -> Response:
-    call = console_of(request).sidecar.act(
-        skill_id, "approve", {"version": version, "by": who(request)}
+    """One sidecar action in the name of the person logged in; back to ``url`` with the outcome."""
+    call = console_of(request).sidecar.act(skill_id, action, {**body, "by": who(request)})
+    return await attempt(request, call, url, ok)
+
+
+@router.post("/skills/{skill_id}/approve")
+async def approve(request: fastapi.Request, skill_id: str, version: Version) -> Response:
+    url = f"/skills/{skill_id}?v={version}"
+    return await _change(
+        request, skill_id, "approve", {"version": version}, url, f"v{version} approved"
     )
-    return await attempt(request, call, f"/skills/{skill_id}?v={version}", f"v{version} approved")
 
 
 @router.post("/skills/{skill_id}/reject")
 async def reject(
-    request: fastapi.Request,
-    skill_id: str,
-    version: Annotated[int, fastapi.Form()],
-    reason: Form = "",
+    request: fastapi.Request, skill_id: str, version: Version, reason: Form = ""
 ) -> Response:
+    url = f"/skills/{skill_id}?v={version}"
     if not reason.strip():
         session_of(request).flash.append(
             ("error", "Say why you reject it: the author reads the reason.")
         )
-        return RedirectResponse(f"/skills/{skill_id}?v={version}", status_code=303)
-    body = {"version": version, "by": who(request), "reason": reason.strip()}
-    call = console_of(request).sidecar.act(skill_id, "reject", body)
-    return await attempt(request, call, f"/skills/{skill_id}?v={version}", f"v{version} rejected")
+        return RedirectResponse(url, status_code=303)
+    body = {"version": version, "reason": reason.strip()}
+    return await _change(request, skill_id, "reject", body, url, f"v{version} rejected")
 
 
 @router.post("/skills/{skill_id}/rollback")
-async def rollback(
-    request: fastapi.Request, skill_id: str, version: Annotated[int, fastapi.Form()]
-) -> Response:
-    call = console_of(request).sidecar.act(
-        skill_id, "rollback", {"version": version, "by": who(request)}
-    )
-    return await attempt(request, call, f"/skills/{skill_id}", f"rolled back to v{version}")
+async def rollback(request: fastapi.Request, skill_id: str, version: Version) -> Response:
+    url, ok = f"/skills/{skill_id}", f"rolled back to v{version}"
+    return await _change(request, skill_id, "rollback", {"version": version}, url, ok)
 
 
 @router.post("/skills/{skill_id}/pause")
 async def pause(request: fastapi.Request, skill_id: str) -> Response:
-    call = console_of(request).sidecar.act(skill_id, "pause", {"by": who(request)})
-    return await attempt(request, call, f"/skills/{skill_id}", "paused: no new runs start")
+    ok = "paused: no new runs start"
+    return await _change(request, skill_id, "pause", {}, f"/skills/{skill_id}", ok)
 
 
 @router.post("/skills/{skill_id}/resume")
 async def resume(request: fastapi.Request, skill_id: str) -> Response:
-    call = console_of(request).sidecar.act(skill_id, "resume", {"by": who(request)})
-    return await attempt(request, call, f"/skills/{skill_id}", "resumed")
+    return await _change(request, skill_id, "resume", {}, f"/skills/{skill_id}", "resumed")
 
 
 @router.post("/skills/{skill_id}/test")
@@ -187,9 +188,8 @@ async def test_run(
         if not isinstance(data, dict):
             raise ValueError('the event must be a JSON object like {"data": {...}}')
     except ValueError as err:
-        return page(
-            request, "_test_result.html", 400, error=f"Invalid event JSON: {err}", result=None
-        )
+        # 200: htmx swaps only successful answers into the page; the error is the content.
+        return page(request, "_test_result.html", error=f"Invalid event JSON: {err}", result=None)
     started = time.monotonic()
     try:
         result = await console.sidecar.act(

@@ -204,6 +204,24 @@ def test_approve_then_roll_back(page: Any, plat: Platform) -> None:
     assert "rolled back to v1" in page.inner_text(".flash.ok")
     assert plat.skill()["active_version"] == 1
     assert "active version: 1" in page.inner_text(".facts")
+    page.click("button:has-text('Pause')")
+    assert "paused" in page.inner_text(".flash.ok") and plat.skill()["paused"] is True
+    page.click("button:has-text('Resume')")
+    assert "resumed" in page.inner_text(".flash.ok") and plat.skill()["paused"] is False
+
+
+def test_test_run_with_event_data(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}")
+    page.fill("#test-event", '{"data": {"n": 5, "m": 6, "o": 7}}')
+    page.click("button:has-text('Run test')")  # htmx: the result replaces #test-result only
+    result = page.locator("#test-result")
+    result.locator(".ok").wait_for()
+    assert "Passed" in result.inner_text() and "dry run of v1" in result.inner_text()
+    assert '"fields": 3' in result.inner_text()  # the step saw the event data we gave
+    page.fill("#test-event", "{not json")
+    page.click("button:has-text('Run test')")
+    page.locator("#test-result .flash.error").wait_for()
+    assert "Invalid event JSON" in result.inner_text()
 
 
 def test_send_an_event_from_the_editor(page: Any, plat: Platform) -> None:
