@@ -93,6 +93,19 @@ class LedgerExtras:
     async def health_decisions(self, skill_id: str, since: float, until: float) -> list[Any]:
         return list(await asyncio.to_thread(self.reader.decisions, skill_id, since, until))
 
+    async def outcomes(self, since_day: str, until_day: str) -> dict[str, dict[str, Any]]:
+        """Per skill over the days: finished runs, completed ones, the last day it ran."""
+        rollups = await asyncio.to_thread(
+            self.reader.rollups, since_day=since_day, until_day=until_day
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for r in rollups:
+            s = out.setdefault(r.skill_id, {"done": 0, "ok": 0, "last_day": r.day})
+            s["done"] += r.completed + r.failed + r.cancelled
+            s["ok"] += r.completed
+            s["last_day"] = max(s["last_day"], r.day)
+        return out
+
     async def llm_spend(self, since_day: str, until_day: str) -> dict[str, float]:
         """{day: USD} of every skill's LLM calls."""
         rollups = await asyncio.to_thread(
@@ -102,3 +115,8 @@ class LedgerExtras:
         for r in rollups:
             spend[r.day] = spend.get(r.day, 0.0) + (r.cost_usd or 0.0)
         return spend
+
+
+def extras_for(runs: Any) -> LedgerExtras | None:
+    """The ledger's extras when run history comes from the ledger."""
+    return LedgerExtras(runs) if isinstance(runs, LedgerRuns) else None

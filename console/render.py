@@ -80,6 +80,11 @@ def when(epoch: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def day(epoch: float) -> str:
+    """The UTC day of a time, as the ledger's rollups key it."""
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
 def iso(epoch: float | None) -> str:
     if not epoch:
         return ""

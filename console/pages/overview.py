@@ -14,22 +14,13 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from ..context import console_of, page
+from ..ledger_runs import extras_for
+from ..render import day
 from ..runs_source import RunRow
 from ._common import Outages
 from .incidents import incidents
 
 router = fastapi.APIRouter()
-
-
-def _extras(runs: Any) -> Any | None:
-    """The ledger's decision records and spend, when history comes from the ledger."""
-    from ..ledger_runs import LedgerExtras, LedgerRuns
-
-    return LedgerExtras(runs) if isinstance(runs, LedgerRuns) else None
-
-
-def _day(at: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(at))
 
 
 DAY_S = 86400
@@ -92,14 +83,14 @@ async def overview(request: fastapi.Request) -> Response:
         _part_up(console.sidecar, "/v1/status"),
         _part_up(console.agent, "/v1/status"),
     )
-    extras = _extras(console.runs)
+    extras = extras_for(console.runs)
     if extras is not None:
         series = decision_series(await extras.health_decisions("health-check", since, time.time()))
-        today, week_ago = _day(time.time()), _day(time.time() - 6 * DAY_S)
+        today, week_ago = day(time.time()), day(time.time() - 6 * DAY_S)
         skill_spend = await extras.llm_spend(week_ago, today)
     else:
         checks = await down.get(console.runs.runs(skill="health-check", since=since, limit=500), [])
-        series, skill_spend, today = health_series(checks), None, _day(time.time())
+        series, skill_spend, today = health_series(checks), None, day(time.time())
     beats = await down.get(console.runs.runs(skill="heartbeat", limit=1), [])
     skills = await down.get(console.sidecar.skills(), []) if sidecar_up else []
     agent_status = await down.get(console.agent.status(), {}) if agent_up else {}

@@ -13,13 +13,17 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from ..context import console_of, page, session_of
+from ..ledger_runs import extras_for
 from ..parts import NotFound
-from ..render import python_html, side_by_side
+from ..render import day, python_html, side_by_side
 from ..runs_source import RunRow, skill_of
 from ._common import Outages, attempt, who
 
 router = fastapi.APIRouter()
-STATS_WINDOW = 500
+#: Without the ledger, success rates come from this many recent runs (the engine's history).
+STATS_WINDOW = 200
+#: With the ledger: the daily rollups of this many days.
+STATS_DAYS = 7
 
 
 def _triggers(report: dict[str, Any] | None) -> list[str]:
@@ -54,17 +58,25 @@ async def skills_list(request: fastapi.Request) -> Response:
     console = console_of(request)
     down = Outages()
     skills = await down.get(console.sidecar.skills(), [])
-    recent = await down.get(console.runs.runs(limit=STATS_WINDOW), [])
+    extras = extras_for(console.runs)
+    recent = await down.get(console.runs.runs(limit=50 if extras else STATS_WINDOW), [])
+    stats = run_stats(recent)
+    if extras is not None:
+        now = time.time()
+        outcomes = await extras.outcomes(day(now - (STATS_DAYS - 1) * 86400), day(now))
+        for skill_id, o in outcomes.items():
+            s = stats.setdefault(skill_id, {"last": None})
+            s.update(o, rate=o["ok"] / o["done"] if o["done"] else None)
     schedules = await down.get(console.engine.schedules(), [])
     by_fn = {skill_of(str(x.get("function_slug") or "")): x for x in schedules}
     return page(
         request,
         "skills.html",
         skills=skills,
-        stats=run_stats(recent),
+        stats=stats,
         schedules=by_fn,
         outages=down.messages,
-        window=STATS_WINDOW,
+        window=f"the last {STATS_DAYS} days" if extras else f"the last {STATS_WINDOW} runs",
     )
 
 
