@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import fastapi
-import httpx
 import inngest
 import inngest.fast_api
 
@@ -29,6 +28,8 @@ from agent.config import AgentSettings
 from agent.durable import StepFailed
 from agent.runtime import Runtime
 from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
+from loopwright.engine_client import EngineClient, EngineTarget
+from loopwright.ledger.middleware import LedgerRecorder
 
 log = logging.getLogger("agent")
 T = TypeVar("T")
@@ -59,10 +60,11 @@ class InngestSteps:
         self.step.send_event(step_id, inngest.Event(name=name, data=data))
 
 
-def build_client(settings: AgentSettings) -> inngest.Inngest:
+def build_client(settings: AgentSettings, ledger: LedgerRecorder) -> inngest.Inngest:
     service = settings.service
     production = bool(service.signing_key)
     return inngest.Inngest(
+        middleware=[ledger.middleware],
         app_id=service.app_id,
         is_production=production,
         api_base_url=service.engine_url,
@@ -112,41 +114,19 @@ def build_functions(client: inngest.Inngest, runtime: Runtime) -> list[inngest.F
 
 
 async def sync_with_engine(settings: AgentSettings, attempts: int = 1_000_000) -> None:
-    """Ask the engine to sync this app; retried until it answers (it may start later)."""
+    """Register this app with the engine; retried until it answers (it may start later)."""
     serve_url = f"{settings.service.public_url}/api/inngest"
-    headers = (
-        {"Authorization": f"Bearer {settings.service.signing_key}"}
-        if settings.service.signing_key
-        else {}
-    )
-    async with httpx.AsyncClient(timeout=10.0, headers=headers) as http:
+    service = settings.service
+    target = EngineTarget.from_env(url=service.engine_url, signing_key=service.signing_key or None)
+    with EngineClient(target, timeout_s=10.0) as engine:
         for _ in range(attempts):
-            try:
-                resp = await http.post(
-                    f"{settings.service.engine_url}/v1/apps/sync", json={"url": serve_url}
-                )
-                if resp.status_code == 404:  # real Inngest: the SDK registers itself
-                    resp = await http.put(serve_url)
-                answer = _sync_answer(resp)
-                if answer.get("ok"):
-                    log.info("synced %s with %s", serve_url, settings.service.engine_url)
-                    return
-                log.warning("sync not done yet: %s", answer.get("error") or resp.text[:300])
-            except httpx.HTTPError as err:
-                log.info("engine not reachable yet (%s); retrying", err)
+            # In a thread: the engine PUTs our own serve URL meanwhile, served by this loop.
+            result = await asyncio.to_thread(engine.sync, serve_url)
+            if result.ok:
+                log.info("synced %s with %s", serve_url, service.engine_url)
+                return
+            log.warning("sync not done yet: %s", result.error)
             await asyncio.sleep(1.0)
-
-
-def _sync_answer(resp: httpx.Response) -> dict[str, Any]:
-    """The engine answers 200 with ``{"data": {"ok": ...}}`` even when the sync failed."""
-    if resp.status_code >= 300:
-        return {"ok": False, "error": f"HTTP {resp.status_code}"}
-    try:
-        body = resp.json()
-    except ValueError:
-        return {"ok": False, "error": "no JSON"}
-    data = body.get("data", body) if isinstance(body, dict) else {}
-    return data if isinstance(data, dict) else {"ok": False}
 
 
 def create_app(
@@ -157,7 +137,8 @@ def create_app(
 ) -> fastapi.FastAPI:
     settings = settings or (runtime.settings if runtime else AgentSettings.from_env())
     runtime = runtime or Runtime.build(settings)
-    client = build_client(settings)
+    ledger = LedgerRecorder(runtime.platform, app_id=settings.service.app_id)
+    client = build_client(settings, ledger)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: fastapi.FastAPI) -> AsyncIterator[None]:
@@ -170,5 +151,6 @@ def create_app(
     app = fastapi.FastAPI(title="Loopwright agent", lifespan=lifespan)
     error_handlers(app)
     app.include_router(build_router(runtime, client))
-    inngest.fast_api.serve(app, client, build_functions(client, runtime))
+    functions = [*build_functions(client, runtime), ledger.listener(client)]
+    inngest.fast_api.serve(app, client, functions)
     return app

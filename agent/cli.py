@@ -51,8 +51,9 @@ def chat_command(
             console.print(status["setup_hint"], style="yellow")
             raise typer.Exit(1)
         cid = conversation or client.create((message or "chat")[:80])
+        if message is not None and not _turn(console, client, cid, message):
+            raise typer.Exit(1)  # one-shot: no skill written is a failure scripts can see
         if message is not None:
-            _turn(console, client, cid, message)
             return
         console.print(f"[dim]conversation {cid} — Ctrl-D or 'exit' to leave[/]")
         while True:
@@ -72,11 +73,16 @@ def chat_command(
         client.close()
 
 
-def _turn(console: Console, client: AgentClient, cid: str, text: str) -> None:
+def _turn(console: Console, client: AgentClient, cid: str, text: str) -> bool:
+    """Run one turn, rendering it; whether it wrote a skill."""
     posted = client.post(cid, text)
+    wrote = False
     with console.status("thinking…"):
         for event in client.events(cid, posted["turn_id"]):
             render(console, event)
+            if event.get("kind") == "turn.finished":
+                wrote = bool(event.get("skill"))
+    return wrote
 
 
 def _list(console: Console, conversations: list[dict[str, Any]]) -> None:

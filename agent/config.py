@@ -20,6 +20,8 @@ from agent.llm.settings import ClientSettings, Endpoint, Role, RoleSettings
 from agent.loop.budget import BudgetLimits
 from agent.loop.compaction import CompactionPolicy
 from agent.loop.pricing import PriceTable
+from loopwright.store import STORE_URL_ENV, store_url
+from skills_core.capabilities import llm_variables as llm_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -57,6 +59,12 @@ class ServiceSettings:
     review_command: str = "loopwright skills approve {id} --version {version}"
     #: Engine-level retries of a failed turn step (a model or the process being down).
     turn_retries: int = 3
+    #: The platform store (run ledger): a SQLAlchemy URL; empty: ``platform.db`` beside db_path.
+    store_url: str = ""
+
+    @property
+    def store(self) -> str:
+        return store_url(self.store_url or self.db_path.parent / "platform.db")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,16 +87,17 @@ class AgentSettings:
         lines += [f"  {name}" for name in missing]
         lines += [
             "Any OpenAI-compatible endpoint works (the base URL usually ends in /v1); "
-            "LOOPWRIGHT_AGENT_API_KEY is needed only when the endpoint asks for a key.",
-            "Optional: LOOPWRIGHT_AGENT_FALLBACK_MODEL (tried when the first model fails), "
-            "LOOPWRIGHT_CRITIC_MODEL (the reviewer; a different model is best).",
+            "LOOPWRIGHT_LLM_API_KEY is needed only when the endpoint asks for a key.",
+            "Optional: LOOPWRIGHT_LLM_FALLBACK_MODEL (tried when the first model fails), "
+            "LOOPWRIGHT_LLM_CRITIC_MODEL (the reviewer; a different model is best); "
+            "LOOPWRIGHT_LLM_<ROLE>_* overrides one role (docs/configuration.md).",
             "Then restart the agent. The rest of the platform keeps running meanwhile.",
         ]
         return "\n".join(lines)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AgentSettings:
-        env = _Env(os.environ if environ is None else environ)
+        env = _Env(llm_vars.with_current_names(os.environ if environ is None else environ))
         return cls(
             roles=_roles(env),
             client=ClientSettings(
@@ -184,44 +193,33 @@ class _Env:
 
 
 def _roles(env: _Env) -> dict[Role, RoleSettings]:
-    # The platform-wide LLM settings (shared with the skills' llm capability) are the
-    # defaults, so one endpoint configured once serves everything.
-    base = env.url("LOOPWRIGHT_AGENT_BASE_URL", env.url("LOOPWRIGHT_LLM_BASE_URL", ""))
-    key = env.text("LOOPWRIGHT_AGENT_API_KEY", env.text("LOOPWRIGHT_LLM_API_KEY"))
-    model = env.text("LOOPWRIGHT_AGENT_MODEL", env.text("LOOPWRIGHT_LLM_MODEL"))
-    fallback_model = env.text("LOOPWRIGHT_AGENT_FALLBACK_MODEL")
-    missing = tuple(
-        name
-        for name, value in (
-            ("LOOPWRIGHT_AGENT_BASE_URL", base),
-            ("LOOPWRIGHT_AGENT_MODEL", model),
-        )
-        if not value
-    )
-    agent = _role(env, "agent", base, key, model, fallback_model, missing)
+    # One family for every role (skills_core.capabilities.llm_variables): LOOPWRIGHT_LLM_*
+    # for all, LOOPWRIGHT_LLM_<ROLE>_* for one; the older names still work.
+    agent_base = env.url(llm_vars.name("BASE_URL", "agent"), env.url(llm_vars.name("BASE_URL"), ""))
+    agent_model = llm_vars.lookup(env.environ, "MODEL", "agent")
+    agent_fallback = llm_vars.lookup(env.environ, "FALLBACK_MODEL", "agent")
     # The critic defaults to a different model than the generator: the agent's fallback.
-    critic_default = fallback_model or model
-    roles: dict[Role, RoleSettings] = {"agent": agent}
-    others: tuple[tuple[Role, str], ...] = (("critic", critic_default), ("classifier", model))
-    for role, default_model in others:
-        prefix = f"LOOPWRIGHT_{role.upper()}"
-        role_base = env.url(f"{prefix}_BASE_URL", base)
-        role_key = env.text(f"{prefix}_API_KEY", key if role_base == base else "")
-        role_model = env.text(f"{prefix}_MODEL", default_model)
-        role_missing = tuple(
-            name
-            for name, value in ((f"{prefix}_BASE_URL", role_base), (f"{prefix}_MODEL", role_model))
+    defaults: dict[Role, str] = {
+        "agent": agent_model,
+        "critic": agent_fallback or agent_model,
+        "classifier": agent_model,
+    }
+    roles: dict[Role, RoleSettings] = {}
+    for role, default_model in defaults.items():
+        base = env.url(llm_vars.name("BASE_URL", role), agent_base)
+        key = env.text(llm_vars.name("API_KEY", role))
+        if not key and base == agent_base:  # another endpoint does not inherit the key
+            key = llm_vars.lookup(env.environ, "API_KEY", "agent")
+        model = env.text(llm_vars.name("MODEL", role), default_model)
+        missing = tuple(
+            llm_vars.name(field)
+            for field, value in (("BASE_URL", base), ("MODEL", model))
             if not value
         )
-        roles[role] = _role(
-            env,
-            role,
-            role_base,
-            role_key,
-            role_model,
-            env.text(f"{prefix}_FALLBACK_MODEL"),
-            role_missing,
+        fallback = (
+            agent_fallback if role == "agent" else env.text(llm_vars.name("FALLBACK_MODEL", role))
         )
+        roles[role] = _role(env, role, base, key, model, fallback, missing)
     return roles
 
 
@@ -236,11 +234,10 @@ def _role(
 ) -> RoleSettings:
     if missing:
         return RoleSettings(role=role, primary=None, missing=missing)
-    prefix = f"LOOPWRIGHT_{role.upper()}"
     fallback = None
     if fallback_model:
-        fallback_base = env.url(f"{prefix}_FALLBACK_BASE_URL", base)
-        fallback_key = env.text(f"{prefix}_FALLBACK_API_KEY", key)
+        fallback_base = env.url(llm_vars.name("FALLBACK_BASE_URL", role), base)
+        fallback_key = env.text(llm_vars.name("FALLBACK_API_KEY", role), key)
         fallback = Endpoint(fallback_base, fallback_model, fallback_key)
     return RoleSettings(role=role, primary=Endpoint(base, model, key), fallback=fallback)
 
@@ -280,4 +277,5 @@ def _service(env: _Env) -> ServiceSettings:
             "LOOPWRIGHT_REVIEW_COMMAND", "loopwright skills approve {id} --version {version}"
         ),
         turn_retries=env.number("LOOPWRIGHT_AGENT_TURN_RETRIES", int, 3, minimum=0),
+        store_url=env.text(STORE_URL_ENV),
     )

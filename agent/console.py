@@ -99,6 +99,19 @@ def _budget(console: Console, event: dict[str, Any]) -> None:
     console.print(f"[yellow]budget: {event.get('message')}[/]")
 
 
+def no_skill_reason(finished: dict[str, Any]) -> str:
+    """Why a finished turn wrote no skill, plainly."""
+    calls = (finished.get("loop") or {}).get("calls")
+    if finished.get("reason") == "llm-not-configured":
+        return "no LLM is configured"
+    if calls == 0:
+        return "the model made no tool call"
+    reason = str(finished.get("reason") or "")
+    if reason == "answered":
+        return "the model answered without a valid skill (see the steps above)"
+    return f"the turn ended early ({reason})"
+
+
 def _finished(console: Console, event: dict[str, Any]) -> None:
     reply = str(event.get("reply") or "")
     console.print(Markdown(reply) if event.get("reason") == "answered" else Text(reply, "yellow"))
@@ -115,6 +128,8 @@ def _finished(console: Console, event: dict[str, Any]) -> None:
             f"review:  [bold]{skill.get('review_command')}[/]",
         ]
         console.print(Panel("\n".join(lines), title="skill", expand=False))
+    else:
+        console.print(f"[yellow]no skill written: {no_skill_reason(event)}[/]")
     cost = event.get("cost_usd")
     if cost is not None:
         console.print(

@@ -27,6 +27,8 @@ from agent.tools import (
     build_toolbox,
 )
 from agent.turn import Turn
+from loopwright.ledger import LedgerReader
+from loopwright.store import Store, open_store
 
 
 @dataclasses.dataclass
@@ -38,6 +40,8 @@ class Runtime:
     effects: Effects
     sidecar: SidecarClient
     engine: EngineClient
+    #: The platform store: the run ledger this app writes and the skill_runs tool reads.
+    platform: Store
 
     @classmethod
     def build(
@@ -46,6 +50,7 @@ class Runtime:
         """``offline``: skills are validated locally, never registered; no events are sent."""
         service = settings.service
         store = AgentStore(service.db_path)
+        platform = open_store(service.store)
         models = models or ModelRoles.build(dict(settings.roles), settings.client)
         sidecar = SidecarClient(service.sidecar_url, timeout_s=60.0)
         engine = EngineClient(
@@ -59,11 +64,11 @@ class Runtime:
                 None if offline else sidecar, store, service.skills_dir, service.review_command
             ),
             metrics=MetricsTools(),
-            runs=RunTools(None if offline else engine),
+            runs=RunTools(None if offline else engine, LedgerReader(platform)),
         )
         ledger = Ledger(store, settings.prices, settings.budget)
         effects = Effects(settings, store, models, toolbox, ledger)
-        return cls(settings, store, models, toolbox, effects, sidecar, engine)
+        return cls(settings, store, models, toolbox, effects, sidecar, engine, platform)
 
     def run_inline(
         self,
@@ -81,3 +86,4 @@ class Runtime:
         self.sidecar.close()
         self.engine.close()
         self.store.close()
+        self.platform.close()

@@ -7,11 +7,14 @@ refuses raises ``Refused`` with the part's own message.
 
 from __future__ import annotations
 
-import os
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+
+from loopwright.engine_client import EngineClient, EngineError, EngineTarget
+from loopwright.engine_client.errors import EngineNotFound, EngineRefused, EngineUnreachable
 
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
@@ -154,18 +157,23 @@ class AgentApi(Part):
 
 
 class EngineApi(Part):
-    """The engine's event and run API (Inngest REST v1): send, list events, cancel, rerun."""
+    """The engine: sending, cancelling and event lookups through the platform's one engine
+    client (as `loopwright send` / `runs cancel` / `runs rerun`); the event list and cron
+    schedules of the embedded engine's REST v1 over the same authorization."""
 
     name = "engine"
 
     def __init__(self, url: str) -> None:
-        key = os.environ.get("INNGEST_SIGNING_KEY")
-        super().__init__(url, {"Authorization": f"Bearer {key}"} if key else None)
-        self.event_key = os.environ.get("INNGEST_EVENT_KEY") or "console"
+        self.client = EngineClient(EngineTarget.from_env(url=url), timeout_s=10)
+        super().__init__(url, self.client.target.authorization())
+
+    async def aclose(self) -> None:
+        self.client.close()
+        await super().aclose()
 
     async def send(self, name: str, data: dict[str, Any]) -> list[str]:
-        resp = await self.json("POST", f"/e/{self.event_key}", json={"name": name, "data": data})
-        return [str(i) for i in resp.get("ids", [])]
+        ids: list[str] = await engine_call(self.url, self.client.send, name, data)
+        return ids
 
     async def events(self, limit: int = 20, since_iso: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": limit}
@@ -174,17 +182,33 @@ class EngineApi(Part):
         return list((await self.json("GET", "/v1/events", params=params))["data"])
 
     async def event(self, event_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = (
-            await self.json("GET", f"/v1/events/{event_id}", what=f"event {event_id!r}")
-        )["data"]
+        what = f"event {event_id!r}"
+        data: dict[str, Any] = await engine_call(self.url, self.client.event, event_id, what=what)
         return data
 
     async def event_runs(self, event_id: str) -> list[dict[str, Any]]:
         what = f"event {event_id!r}"
-        return list((await self.json("GET", f"/v1/events/{event_id}/runs", what=what))["data"])
+        rows = await engine_call(self.url, self.client.event_runs, event_id, what=what)
+        return list(rows)
 
     async def cancel(self, run_id: str) -> None:
-        await self.call("DELETE", f"/v1/runs/{run_id}", what=f"run {run_id!r}")
+        await engine_call(self.url, self.client.cancel, run_id, what=f"run {run_id!r}")
 
     async def schedules(self) -> list[dict[str, Any]]:
         return list((await self.json("GET", "/v1/schedules"))["data"])
+
+
+async def engine_call(url: str, fn: Any, *args: Any, what: str = "", **kwargs: Any) -> Any:
+    """Call the engine client off the event loop; its errors become the console's."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except EngineUnreachable:
+        raise PartDown("engine", url, "connection refused") from None
+    except EngineNotFound as err:
+        raise NotFound(what or str(err)) from None
+    except EngineRefused as err:
+        if what and err.status == 400:  # a malformed id cannot name anything
+            raise NotFound(what) from None
+        raise Refused(str(err)) from None
+    except EngineError as err:
+        raise Refused(str(err)) from None

@@ -7,14 +7,13 @@ same ``RunSource`` when it is installed. Rows use the ledger's field names.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 from typing import Any, Protocol
 
-from loopwright.history_client import History, HistoryError
+from loopwright.engine_client import EngineClient, EngineTarget
 
-from .parts import NotFound, PartDown
+from .parts import engine_call
 
 STATUSES = ("running", "completed", "failed", "cancelled")
 #: The app ids whose functions are skills: their slug minus this prefix is the skill id.
@@ -78,12 +77,6 @@ def _epoch(ts: str | None) -> float | None:
     return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def skill_of(slug: str) -> str | None:
     for prefix in SKILL_APPS:
         if slug.startswith(prefix):
@@ -101,28 +94,20 @@ def _error_text(output: Any) -> str | None:
 
 
 class EngineHistoryRuns:
-    """The engine's history API (Inngest REST v1) through the CLI's client."""
+    """The embedded engine's run history through the platform's one engine client (the
+    fallback when the run ledger is not installed)."""
 
     name = "engine history"
 
     def __init__(self, engine_url: str) -> None:
-        self.history = History(engine_url)
+        self.history = EngineClient(EngineTarget.from_env(url=engine_url), timeout_s=10)
         self.url = engine_url
 
     def close(self) -> None:
         self.history.close()
 
     async def _call(self, fn: Any, *args: Any, what: str = "", **kwargs: Any) -> Any:
-        try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except HistoryError as err:
-            if str(err).startswith("not found"):
-                raise NotFound(what or str(err)) from None
-            if str(err).startswith("cannot reach"):
-                raise PartDown("engine", self.url, "connection refused") from None
-            if what and "answered 400" in str(err):  # a malformed id cannot name anything
-                raise NotFound(what) from None
-            raise
+        return await engine_call(self.url, fn, *args, what=what, **kwargs)
 
     async def runs(
         self,
@@ -133,15 +118,18 @@ class EngineHistoryRuns:
         until: float | None = None,
         limit: int = 50,
     ) -> list[RunRow]:
-        params = {
-            "function": f"{SKILL_APPS[0]}{skill}" if skill else None,
-            "status": status.capitalize() if status else None,
-            "after": _iso(since),
-            "before": _iso(until),
-            "limit": min(limit, 500),
-        }
-        rows = await self._call(lambda: self.history._get("/v1/runs", **params))
-        return [self._row(r) for r in rows["data"]]
+        rows = await self._call(
+            self.history.runs,
+            function=f"{SKILL_APPS[0]}{skill}" if skill else None,
+            status=status.capitalize() if status else None,
+            limit=min(limit, 500),
+        )
+        out = [self._row(r) for r in rows]
+        return [
+            r for r in out
+            if (since is None or (r.started_at or 0) >= since)
+            and (until is None or (r.started_at or 0) < until)
+        ]  # fmt: skip
 
     async def run(self, run_id: str) -> RunRow:
         row = await self._call(self.history.run, run_id, what=f"run {run_id!r}")

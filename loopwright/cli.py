@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from agent.cli import chat_command, eval_command
@@ -10,7 +12,10 @@ from engine.cli import engine_command
 from sidecar.cli import sidecar_command, skills_app
 from skills_core.demo.cli import demo_app
 
+from .config.cli import config_app
+from .config.environ import apply_to_process
 from .inbox_view import inbox_command
+from .run_control import send_command  # also registers `runs cancel` and `runs rerun`
 from .runs_view import runs_app
 from .up import up_command
 
@@ -24,13 +29,16 @@ app.command("engine")(engine_command)
 app.command("up")(up_command)
 app.add_typer(runs_app, name="runs")
 app.command("inbox")(inbox_command)
+app.command("send")(send_command)
 app.add_typer(demo_app, name="demo")
 app.add_typer(skills_app, name="skills")
 app.command("sidecar")(sidecar_command)
 app.command("chat")(chat_command)
 app.command("eval")(eval_command)
+app.add_typer(config_app, name="config")
 app.command("console")(console_command)
 
 
 def main() -> None:
+    apply_to_process(lenient=sys.argv[1:2] in (["config"], ["doctor"]))
     app()

@@ -1,4 +1,5 @@
-"""`loopwright runs`: watch runs start and finish, and read one run's step timeline."""
+"""`loopwright runs`: watch runs start and finish, and read one run's timeline — from the run
+ledger, so it works the same on the embedded engine and on real Inngest."""
 
 from __future__ import annotations
 
@@ -8,150 +9,306 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loopwright.ledger import LedgerError, LedgerReader, RunRecord, StepRecord
+from loopwright.store import STORE_URL_ENV, StoreError, open_store
+
 from .history_client import History, HistoryError, engine_url
+from .text import plain
 
 runs_app = typer.Typer(
     name="runs",
-    help="Runs of skills and core loops, from the engine's history API.",
+    help="Runs of skills, core loops and the agent, from the platform's run ledger.",
     invoke_without_command=True,
 )
 console = Console()
-STATUS_STYLE = {"Running": "yellow", "Completed": "green", "Failed": "red", "Cancelled": "dim"}
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "cancelled": "dim"}
+SHORT_ID = 14  # 10 characters of time, 4 of randomness: unique in practice, and a valid prefix
+OUTPUT_LINES = 40
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help=f"Platform store URL or SQLite path (default ${STORE_URL_ENV} or var/platform.db).",
+    ),
+]
 EngineOption = Annotated[
     str | None,
-    typer.Option("--engine", help="Engine URL (default $LOOPWRIGHT_ENGINE_URL or :8288)."),
+    typer.Option(
+        "--engine", help="Engine URL for step outputs (default $LOOPWRIGHT_ENGINE_URL or :8288)."
+    ),
 ]
 
 
-def _parse(ts: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
-
-
-def duration(start: str | None, end: str | None) -> str:
-    begin, finish = _parse(start), _parse(end)
-    if begin is None:
+def took(ms: float | None) -> str:
+    if ms is None:
         return "-"
-    seconds = ((finish or dt.datetime.now(dt.UTC)) - begin).total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    if ms < 1_000:
+        return f"{ms:.0f}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f}s"
+    return f"{ms / 60_000:.1f}m"
 
 
-def _runs_table(history: History, runs: list[dict[str, Any]]) -> Table:
-    table = Table(title="Runs (newest first)", expand=True)
-    for col in ("run", "function", "status", "started", "took", "steps", "retries"):
-        table.add_column(col)
+def when(at: float, *, now: float | None = None) -> str:
+    moment = dt.datetime.fromtimestamp(at).astimezone()
+    today = dt.datetime.fromtimestamp(now or time.time()).astimezone().date()
+    return moment.strftime("%H:%M:%S" if moment.date() == today else "%m-%d %H:%M")
+
+
+def subject(run: RunRecord) -> str:
+    if run.skill_id:
+        return f"{run.skill_id} v{run.skill_version}" if run.skill_version else run.skill_id
+    return run.function_id.removeprefix(f"{run.app_id}-")
+
+
+def _reader(store: str | None) -> LedgerReader:
+    try:
+        return LedgerReader(open_store(store))
+    except (StoreError, Exception) as exc:
+        typer.echo(f"loopwright runs: cannot open the platform store: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("RUN", no_wrap=True)
+    table.add_column("SKILL", overflow="ellipsis", max_width=24, no_wrap=True)
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("STARTED", no_wrap=True)
+    table.add_column("TOOK", justify="right", no_wrap=True)
+    table.add_column("TRY", justify="right", no_wrap=True)
     for run in runs:
-        steps = history.steps(run["run_id"])
-        retries = sum(max(0, s["attempts"] - 1) for s in steps)
-        status = run["status"]
         table.add_row(
-            run["run_id"],
-            run.get("function_slug") or run["function_id"],
-            Text(status, style=STATUS_STYLE.get(status, "")),
-            (run["run_started_at"] or "")[11:19],
-            duration(run["run_started_at"], run["ended_at"]),
-            str(len(steps)),
-            str(retries),
+            run.run_id[:SHORT_ID],
+            plain(subject(run)),
+            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+            when(run.started_at),
+            took(run.duration_ms),
+            str(run.attempts),
         )
     return table
+
+
+def run_line(run: RunRecord) -> Text:
+    """One line of `runs --follow`: a run started, or ended."""
+    ended = run.status != "running"
+    stamp = when(run.ended_at if ended and run.ended_at else run.started_at)
+    line = Text(f"{stamp}  {run.run_id[:SHORT_ID]}  ")
+    line.append(f"{run.status:<9}", style=STATUS_STYLE.get(run.status, ""))
+    line.append(f" {plain(subject(run))}")
+    if ended:
+        line.append(f"  {took(run.duration_ms)}", style="dim")
+    if run.error_message:
+        line.append(f"  {plain(run.error_message)[:120]}", style="red")
+    return line
 
 
 @runs_app.callback()
 def runs_command(
     ctx: typer.Context,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep watching, live.")] = False,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Keep watching: a line per run that starts or ends."),
+    ] = False,
     skill: Annotated[str | None, typer.Option(help="Only this skill or function id.")] = None,
     status: Annotated[
-        str | None, typer.Option(help="Running, Completed, Failed or Cancelled.")
+        str | None, typer.Option(help="running, completed, failed or cancelled.")
     ] = None,
     limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
-    engine: EngineOption = None,
+    store: StoreOption = None,
 ) -> None:
-    """List recent runs; with --follow, a live view of runs as they start and finish."""
+    """List recent runs, newest first; with --follow, watch them start and end."""
     if ctx.invoked_subcommand is not None:
         return
-    history = History(engine_url(engine))
+    state = status.lower() if status else None
+    reader = _reader(store)
     try:
-        function = history.resolve_function(skill) if skill else None
-        if not follow:
-            runs = history.runs(function=function, status=status, limit=limit)
-            if as_json:
-                for run in runs:
-                    typer.echo(json.dumps({**run, "steps": history.steps(run["run_id"])}))
-            else:
-                console.print(_runs_table(history, runs))
+        if follow:
+            _follow(reader, skill, state, as_json)
             return
-        _follow(history, function, status, limit, as_json)
-    except HistoryError as exc:
+        runs = _matching(reader, skill, state, limit)
+    except LedgerError as exc:
         typer.echo(f"loopwright runs: {exc}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        history.close()
-
-
-def _follow(
-    history: History, function: str | None, status: str | None, limit: int, as_json: bool
-) -> None:
-    seen: dict[str, str] = {}
     if as_json:
+        for run in runs:
+            typer.echo(json.dumps(run.to_dict(), default=str))
+    elif runs:
+        console.print(runs_table(runs))
+    else:
+        console.print(
+            "No runs recorded yet. Runs appear here as skills run "
+            "(`loopwright skills list` shows what is live)."
+        )
+
+
+def _matching(
+    reader: LedgerReader, skill: str | None, status: str | None, limit: int
+) -> list[RunRecord]:
+    if not skill:
+        return reader.runs(status=status, limit=limit)
+    runs = reader.runs(skill=skill, status=status, limit=limit)
+    return runs or reader.runs(function=skill, status=status, limit=limit)
+
+
+def _follow(reader: LedgerReader, skill: str | None, status: str | None, as_json: bool) -> None:
+    seen: dict[str, str] = {}
+    first = True
+    try:
         while True:
-            for run in reversed(history.runs(function=function, status=status, limit=limit)):
-                if seen.get(run["run_id"]) != run["status"]:
-                    seen[run["run_id"]] = run["status"]
-                    typer.echo(json.dumps(run), nl=True)
+            for run in reversed(_matching(reader, skill, status, 50)):
+                if seen.get(run.run_id) == run.status:
+                    continue
+                seen[run.run_id] = run.status
+                if as_json:
+                    typer.echo(json.dumps(run.to_dict(), default=str))
+                elif not first or run.status == "running":
+                    console.print(run_line(run))
+            if first and not as_json:
+                console.print(Text("watching for runs (Ctrl-C to stop)", style="dim"))
+            first = False
             time.sleep(1)
-    with Live(console=console, refresh_per_second=2) as live:
-        while True:
-            runs = history.runs(function=function, status=status, limit=limit)
-            live.update(Group(_runs_table(history, runs), Text("Ctrl-C to stop", style="dim")))
-            time.sleep(1)
+    except KeyboardInterrupt:
+        return
 
 
 @runs_app.command("show")
 def show_command(
-    run_id: Annotated[str, typer.Argument(help="The run's id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    run_id: Annotated[str, typer.Argument(help="The run's id, or a unique prefix of it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The raw record as JSON.")] = False,
+    outputs: Annotated[
+        bool,
+        typer.Option(
+            "--outputs", help="Also each step's output, from the engine where it offers them."
+        ),
+    ] = False,
+    store: StoreOption = None,
     engine: EngineOption = None,
 ) -> None:
-    """One run's step timeline with inputs, outputs and errors."""
-    history = History(engine_url(engine))
+    """One run: what triggered it, how it ended, its steps in order, and what it decided."""
+    reader = _reader(store)
     try:
-        run, steps = history.run(run_id), history.steps(run_id)
-    except HistoryError as exc:
+        run = reader.run(run_id)
+        steps = reader.steps(run.run_id)
+        decisions = (
+            [d.to_dict() for d in reader.decisions(run.skill_id, 0, 1e12) if d.run_id == run.run_id]
+            if run.skill_id
+            else []
+        )
+    except LedgerError as exc:
         typer.echo(f"loopwright runs show: {exc}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        history.close()
+    step_outputs = _engine_outputs(run.run_id, engine) if outputs else None
     if as_json:
-        typer.echo(json.dumps({**run, "steps": steps}, indent=2))
+        body: dict[str, Any] = {
+            **run.to_dict(),
+            "steps": [s.to_dict() for s in steps],
+            "decisions": decisions,
+        }
+        if isinstance(step_outputs, list):
+            body["engine_steps"] = step_outputs
+        typer.echo(json.dumps(body, indent=2, default=str))
         return
-    style = STATUS_STYLE.get(run["status"], "")
+    _print_header(run)
+    console.print(steps_table(steps))
+    for d in decisions:
+        fallback = ", fallback" if d["fallback"] else ""
+        console.print(
+            Text(
+                f"  decided {plain(str(d['subject']))}: {plain(str(d['label']))} "
+                f"(by {plain(str(d['decided_by']))}{fallback})"
+            )
+        )
+    if isinstance(step_outputs, str):
+        console.print(Text(step_outputs, style="dim"))
+    elif step_outputs:
+        console.print(Text("step outputs (engine):", style="bold"))
+        for step in step_outputs:
+            shown = step.get("error") if step.get("error") is not None else step.get("output")
+            console.print(Text(f"  {plain(str(step.get('name')))}:"))
+            _print_json(shown, indent="    ")
+    if run.output is not None:
+        console.print(Text("output:", style="bold"))
+        _print_json(run.output, indent="  ")
+
+
+def _print_header(run: RunRecord) -> None:
+    started = dt.datetime.fromtimestamp(run.started_at).astimezone().isoformat(timespec="seconds")
+    trigger = f"cron {run.cron}" if run.cron else f"{run.trigger} {run.event_name or ''}"
     console.print(
         Text.assemble(
-            (f"{run.get('function_slug')} ", "bold"),
-            (run["status"], style),
-            f"  started {run['run_started_at']}  took {duration(run['run_started_at'], run['ended_at'])}",
+            (f"{plain(subject(run))}  ", "bold"), (run.status, STATUS_STYLE.get(run.status, ""))
         )
     )
-    table = Table(expand=True)
-    for col in ("#", "step", "kind", "status", "attempts", "took", "output / error"):
-        table.add_column(col, overflow="fold")
+    attempts = f"{run.attempts} attempt{'s' if run.attempts != 1 else ''}"
+    lines = [
+        f"run      {run.run_id}",
+        f"function {plain(run.function_id)}",
+        f"trigger  {plain(trigger.strip())}",
+        f"started  {started}, took {took(run.duration_ms)}, {attempts}",
+    ]
+    if run.llm_calls:
+        lines.append(
+            f"llm      {run.llm_calls} calls, {run.input_tokens}+{run.output_tokens} "
+            f"tokens, ${run.cost_usd:.4f}"
+        )
+    if run.fallback:
+        lines.append("fallback a fallback decided in this run")
+    for line in lines:
+        console.print(Text(line))
+    if run.error_message:
+        code = f"[{run.error_code}] " if run.error_code else ""
+        console.print(Text(f"error    {code}{plain(run.error_message)}", style="red"))
+
+
+def steps_table(steps: list[StepRecord]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col, justify in (
+        ("#", "right"),
+        ("STEP", "left"),
+        ("STATUS", "left"),
+        ("TRY", "right"),
+        ("TOOK", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("ERROR", overflow="fold")
     for i, step in enumerate(steps, 1):
-        shown = step["error"] if step["error"] is not None else step["output"]
         table.add_row(
             str(i),
-            step["name"],
-            step["kind"],
-            Text(step["status"], style=STATUS_STYLE.get(step["status"], "")),
-            str(step["attempts"]),
-            duration(step["started_at"], step["ended_at"]),
-            json.dumps(shown)[:300],
+            plain(step.step_id),
+            Text(step.status, style=STATUS_STYLE.get(step.status, "")),
+            str(step.attempt + 1),
+            took(step.duration_ms),
+            plain(step.error_message or ""),
         )
-    console.print(table)
-    if run["output"] is not None:
-        console.print(Text("output: ", style="bold") + Text(json.dumps(run["output"])[:2000]))
+    return table
+
+
+def _print_json(value: Any, *, indent: str) -> None:
+    """Pretty JSON, cut at a line boundary (never mid-token) with the count of what is left."""
+    lines = json.dumps(value, indent=2, default=str, ensure_ascii=False).splitlines()
+    for line in lines[:OUTPUT_LINES]:
+        console.print(Text(indent + plain(line)), soft_wrap=True)
+    if len(lines) > OUTPUT_LINES:
+        console.print(
+            Text(f"{indent}… {len(lines) - OUTPUT_LINES} more lines (--json for all)", style="dim")
+        )
+
+
+def _engine_outputs(run_id: str, engine: str | None) -> list[dict[str, Any]] | str:
+    """The engine's step list with outputs, or a sentence saying why there is none."""
+    history = History(engine_url(engine))
+    try:
+        return history.steps(run_id)
+    except HistoryError as exc:
+        return (
+            f"step outputs: not available from the engine ({exc}); real Inngest does not "
+            "offer them — the ledger above has the timeline"
+        )
+    finally:
+        history.close()

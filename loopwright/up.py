@@ -9,6 +9,7 @@ variants (health-check every minute) and points their capabilities at the fleet.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_
 from console.cli import console_component, login_banner
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
+from .engine_client import EngineTarget
+from .store import STORE_URL_ENV, store_url
 from .supervisor import Component, Supervisor, python_module
 
 TOY_MODEL_PORT = 8287
@@ -62,6 +65,13 @@ def _demo_fleet(
     return [Component("demo-fleet", argv, health_url=health)], env
 
 
+def signed_engine_args() -> list[str]:
+    """Signed mode comes from the environment every child inherits: the engine reads
+    INNGEST_SIGNING_KEY itself; INNGEST_EVENT_KEY also makes it refuse other event keys."""
+    key = EngineTarget.from_env().event_key
+    return ["--event-key", key] if key else []
+
+
 def platform_components(
     *,
     port: int,
@@ -78,7 +88,9 @@ def platform_components(
     """The child processes of `loopwright up`, in start order (the agent last)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine_url = f"http://127.0.0.1:{port}"
-    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db")}
+    # One platform store (run ledger, ...) for every part; an explicit URL (PostgreSQL) wins.
+    store = {STORE_URL_ENV: os.environ.get(STORE_URL_ENV) or store_url(data_dir / "platform.db")}
+    sidecar_env = {"LOOPWRIGHT_CAPABILITIES_DB": str(data_dir / "capabilities.db"), **store}
     fleet: list[Component] = []
     if demo:
         fleet, demo_env = _demo_fleet(data_dir, demo_control_port, demo_base_port, prometheus_port)
@@ -86,7 +98,14 @@ def platform_components(
     components = [
         Component(
             "engine",
-            python_module("engine", "--port", str(port), "--db", str(data_dir / "engine.db")),
+            python_module(
+                "engine",
+                "--port",
+                str(port),
+                "--db",
+                str(data_dir / "engine.db"),
+                *signed_engine_args(),
+            ),
             health_url=f"{engine_url}/health",
         ),
         Component(
@@ -116,13 +135,14 @@ def platform_components(
                 "LOOPWRIGHT_AGENT_PORT": str(agent_port),
                 "LOOPWRIGHT_AGENT_DB": str(data_dir / "agent.db"),
                 "LOOPWRIGHT_SKILLS_DIR": str(skills_dir),
+                **store,
             },
         ),
     ]
     components[1:1] = fleet  # after the engine, before the sidecar
-    components.append(
-        console_component(console_port, data_dir, engine_url, sidecar_port, agent_port)
-    )
+    console = console_component(console_port, data_dir, engine_url, sidecar_port, agent_port)
+    console.env.update(store)  # the console reads the run ledger from the same store
+    components.append(console)
     return components
 
 
@@ -173,9 +193,9 @@ def up_command(
     )
     if local_llm:
         components.insert(0, _toy_model())
-        components[-1].env.update(
-            LOOPWRIGHT_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
-            LOOPWRIGHT_AGENT_MODEL=MODEL_ALIAS,
+        next(c for c in components if c.name == "agent").env.update(
+            LOOPWRIGHT_LLM_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
+            LOOPWRIGHT_LLM_AGENT_MODEL=MODEL_ALIAS,
         )
     supervisor = Supervisor(components)
     console_banner = login_banner(console_port, data_dir)  # before the console makes the token

@@ -11,6 +11,7 @@ flight).
 reads it once per request, so ``swap`` is one assignment: requests already running finish on
 the object they started with, new ones see the new set.
 
+The platform's own functions (the run ledger's listener) are registered in every set too.
 A sentinel function (``loopwright-sidecar``, triggered by ``loopwright/sidecar.ping``) is
 always registered: the SDK refuses to sync an app with no functions, and removing the last
 skill must still be a successful sync.
@@ -19,7 +20,7 @@ skill must still be a successful sync.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import fastapi
@@ -33,6 +34,9 @@ from .execution import Runner, Target
 
 SENTINEL_FN_ID = "loopwright-sidecar"
 SENTINEL_EVENT = "loopwright/sidecar.ping"
+
+#: A function of the platform itself, registered beside the skills in every set (the ledger's).
+PlatformFunction = Callable[[inngest.Inngest], inngest.Function[Any]]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -73,13 +77,18 @@ class FunctionSet:
     """The SDK functions of one catalog and the two FastAPI apps that serve them."""
 
     def __init__(
-        self, client: inngest.Inngest, catalog: Catalog, runner: Runner, serve_path: str
+        self,
+        client: inngest.Inngest,
+        catalog: Catalog,
+        runner: Runner,
+        serve_path: str,
+        platform: Sequence[PlatformFunction] = (),
     ) -> None:
         self.catalog = catalog
-        sentinel = sentinel_function(client)
+        always = [sentinel_function(client), *(make(client) for make in platform)]
         functions = {e.fn_id: sdk_function(client, e, runner) for e in catalog.entries}
-        registered = [sentinel, *(functions[e.fn_id] for e in catalog.registered())]
-        served = [sentinel, *functions.values()]
+        registered = [*always, *(functions[e.fn_id] for e in catalog.registered())]
+        served = [*always, *functions.values()]
         self.sync_app = fastapi.FastAPI(openapi_url=None)
         inngest.fast_api.serve(self.sync_app, client, registered, serve_path=serve_path)
         self.call_app = fastapi.FastAPI(openapi_url=None)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from loopwright.config import core_constants, load_config
 from skills_core.classify import CORE_SKILLS_DIR
 
 from .approval import ApprovalPolicy
@@ -222,6 +223,10 @@ def sidecar_command(
         policy = ApprovalPolicy.load(approval_policy) if approval_policy else ApprovalPolicy()
     except (OSError, ValueError, TypeError) as err:
         raise typer.BadParameter(str(err), param_hint="--approval-policy") from None
+    try:
+        constants = core_constants(load_config())
+    except ValueError as err:  # ConfigError included: names the key and the variable
+        raise typer.BadParameter(str(err), param_hint="loopwright.toml") from None
     settings = SidecarSettings(
         skills_dir=skills_dir,
         db=db,
@@ -233,6 +238,7 @@ def sidecar_command(
         signing_key=os.environ.get("INNGEST_SIGNING_KEY") or None,
         approval=policy,
         core_dir=None if no_core else core_dir,
+        core_constants=constants,
         demo=demo,
     )
     typer.echo(f"Loopwright sidecar on {settings.origin} (skills in {skills_dir}, engine {engine})")

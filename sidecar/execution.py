@@ -15,6 +15,7 @@ import logging
 
 import inngest
 
+from loopwright.ledger.middleware import annotate
 from sidecar.capabilities import CapabilityProvider
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
@@ -54,11 +55,13 @@ class Runner:
         self.app_id = app_id
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
+        annotate(skill_id=target.skill_id, skill_version=target.version)
         pin: JSON = ctx.step.run(
             PIN_STEP, lambda: {"skill": target.skill_id, "version": target.version}
         )
         pinned = pin.get("version") if isinstance(pin, dict) else None
         version = pinned if isinstance(pinned, int) else target.version
+        annotate(skill_id=target.skill_id, skill_version=version)
         return self.run(ctx, dataclasses.replace(target, version=version))
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:

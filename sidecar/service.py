@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import time
 from typing import Any
 
-import httpx
 import inngest
 
+from loopwright.engine_client import EngineClient, EngineError, EngineTarget
+from loopwright.ledger.middleware import LedgerRecorder
+from loopwright.ledger.retention import Retention, retention_days
+from loopwright.store import open_store
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
@@ -37,15 +39,13 @@ from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
 from .settings import SidecarSettings
-from .sync import EngineSync, PutSync, Syncer
+from .sync import ClientSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
 from .workers import WorkerPool
 
 log = logging.getLogger("loopwright.sidecar")
-
-TERMINAL = frozenset({"Completed", "Failed", "Cancelled"})
 
 
 class Pending(TimeoutError):
@@ -58,6 +58,21 @@ class Sidecar:
     ) -> None:
         self.settings = settings
         self.registry = Registry(settings.db)
+        self.store = open_store(settings.store)
+        # The platform's real capabilities by default, so `loopwright inbox` reads what skills
+        # post; tests and demos pass a fake or local provider.
+        self.provider = provider or PlatformCapabilityProvider(
+            CapabilityServices.build(CapabilitySettings.from_env())
+        )
+        self.ledger = LedgerRecorder(
+            self.store,
+            app_id=settings.app_id,
+            usage=getattr(self.provider, "run_usage", None),
+            ignore=frozenset({SENTINEL_FN_ID}),
+        )
+        self.engine = EngineClient(
+            EngineTarget.from_env(url=settings.engine_url, signing_key=settings.signing_key)
+        )
         self.client = inngest.Inngest(
             app_id=settings.app_id,
             is_production=settings.signing_key is not None,
@@ -65,23 +80,23 @@ class Sidecar:
             api_base_url=settings.engine_url,
             event_api_base_url=settings.engine_url,
             logger=logging.getLogger("loopwright.sidecar.sdk"),
+            middleware=[self.ledger.middleware],
         )
         self.pool = WorkerPool(
             settings.worker_limits,
             min_idle=settings.min_idle_workers,
             max_workers=settings.max_workers,
         )
-        # The platform's real capabilities by default, so `loopwright inbox` reads what skills
-        # post; tests and demos pass a fake or local provider.
-        self.provider = provider or PlatformCapabilityProvider(
-            CapabilityServices.build(CapabilitySettings.from_env())
-        )
         self.runner = Runner(self.registry, self.pool, self.provider, app_id=settings.app_id)
         self.app = SkillsApp(self._function_set(Catalog()))
         self.publisher = Publisher(self.registry, self.app, self._function_set, self._syncer())
         self.warm = WarmSandboxes(settings.warm_sandboxes) if settings.warm_sandboxes else None
         self.core = (
-            read_core_skills(settings.core_dir, demo=settings.demo) if settings.core_dir else []
+            read_core_skills(
+                settings.core_dir, demo=settings.demo, constants=settings.core_constants
+            )
+            if settings.core_dir
+            else []
         )
         core_fn_ids = {f: c.skill_id for c in self.core for f in c.function_ids}
         self.checker = Checker(
@@ -105,15 +120,20 @@ class Sidecar:
         )
         self._stop = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
+        self.retention = Retention(
+            self.ledger.writer, retention_days(settings.ledger_retention_days)
+        )
+        self._prune: asyncio.Task[None] | None = None
 
     def _function_set(self, catalog: Catalog) -> FunctionSet:
-        return FunctionSet(self.client, catalog, self.runner, self.settings.serve_path)
+        return FunctionSet(
+            self.client, catalog, self.runner, self.settings.serve_path,
+            platform=[self.ledger.listener],
+        )  # fmt: skip
 
     def _syncer(self) -> Syncer:
         s = self.settings
-        if s.sync_mode == "put":
-            return PutSync(s.serve_url)
-        return EngineSync(s.engine_url, s.serve_url)
+        return ClientSync(self.engine, s.serve_url, put=s.sync_mode == "put")
 
     # --- life ---------------------------------------------------------------------------
 
@@ -124,7 +144,9 @@ class Sidecar:
         if not result.ok:
             log.error("initial sync failed: %s", result.error)
         await self.load_core()
-        self._watch = asyncio.get_running_loop().create_task(self.watcher.run(self._stop))
+        loop = asyncio.get_running_loop()
+        self._watch = loop.create_task(self.watcher.run(self._stop))
+        self._prune = loop.create_task(self.retention.run(self._stop))
         self.rescan()
 
     async def load_core(self) -> list[Outcome]:
@@ -150,13 +172,14 @@ class Sidecar:
 
     async def close(self) -> None:
         self._stop.set()
-        if self._watch is not None:
-            await asyncio.gather(self._watch, return_exceptions=True)
+        running = [t for t in (self._watch, self._prune) if t is not None]
+        await asyncio.gather(*running, return_exceptions=True)
         await self.intake.idle()
         await self.publisher.syncer.aclose()
         self.pool.close()
         if self.warm is not None:
             self.warm.close()
+        self.store.close()
         self.registry.close()
 
     # --- reads --------------------------------------------------------------------------
@@ -275,25 +298,19 @@ class Sidecar:
         entry = self.app.current.catalog.entry(fn_id)
         if entry is None or entry.skill_id != skill.id or not entry.registered:
             raise Refused(f"{fn_id!r} is not a live function of {skill.id!r}")
-        engine = self.settings.engine_url.rstrip("/")
         slug = f"{self.settings.app_id}-{fn_id}"
-        deadline = time.monotonic() + wait_s
-        async with httpx.AsyncClient(base_url=engine, timeout=10.0) as http:
-            resp = await http.post(f"/invoke/{slug}", json={"data": event.get("data") or {}})
-            if resp.status_code != 200:
-                raise Refused(f"the engine refused the invocation: {resp.text[:300]}")
-            event_id = resp.json()["id"]
-            run: dict[str, Any] | None = None
-            while time.monotonic() < deadline:
-                runs = (await http.get(f"/v1/events/{event_id}/runs")).json().get("data") or []
-                if runs:
-                    run = (await http.get(f"/v1/runs/{runs[0]['run_id']}")).json()["data"]
-                    if run["status"] in TERMINAL:
-                        break
-                await asyncio.sleep(0.05)
+        try:
+            event_id = await asyncio.to_thread(self.engine.invoke, slug, event.get("data") or {})
+            run = await asyncio.to_thread(self.engine.wait_for_run, event_id, wait_s)
             if run is None:
                 raise Pending(f"no run of {fn_id!r} finished within {wait_s}s")
-            steps = (await http.get(f"/v1/runs/{run['run_id']}/steps")).json().get("data")
+            steps = (
+                await asyncio.to_thread(self.engine.steps, str(run["run_id"]))
+                if self.engine.embedded
+                else None  # real Inngest shows step timelines in its own dashboard
+            )
+        except EngineError as err:
+            raise Refused(f"the engine refused the invocation: {err}") from None
         return {"mode": "real", "event_id": event_id, "run": run, "steps": steps}
 
     # --- helpers ------------------------------------------------------------------------

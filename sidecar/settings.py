@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from loopwright.store import STORE_URL_ENV, store_url
 
 from .approval import ApprovalPolicy
 from .workers import WorkerLimits
@@ -18,6 +22,11 @@ class SidecarSettings:
     skills_dir: Path = Path("skills_generated")
     #: The registry (SQLite, WAL).
     db: Path = Path("var/sidecar.db")
+    #: The platform store (run ledger, ...): a SQLAlchemy URL. None: $LOOPWRIGHT_STORE_URL, else
+    #: ``platform.db`` beside ``db``.
+    store_url: str | None = None
+    #: How long the run ledger keeps runs (days); None: $LOOPWRIGHT_LEDGER_RETENTION_DAYS or 90.
+    ledger_retention_days: float | None = None
     #: The local inbox (JSON lines) behind the ``notify`` channel ``inbox``.
     inbox: Path = Path("var/inbox.jsonl")
     #: The engine (embedded, Dev Server or Cloud API origin).
@@ -45,6 +54,9 @@ class SidecarSettings:
     #: validation as generated skills, pre-approved and never written into ``skills_dir``.
     #: None: no core skills (what most tests want).
     core_dir: Path | None = None
+    #: Constants the deployment's configuration sets in core skills (skill id → {NAME: value};
+    #: ``loopwright.config.core_constants``): signals in its metric names, services to watch.
+    core_constants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: Demo mode: the core skills' demo variants (health-check every minute).
     demo: bool = False
     #: How long ``POST /v1/skills/{id}/versions`` waits for the outcome.
@@ -57,6 +69,12 @@ class SidecarSettings:
             raise ValueError("sync_mode is 'engine' or 'put'")
         if not 0 < self.port < 65536:
             raise ValueError("port must be between 1 and 65535")
+
+    @property
+    def store(self) -> str:
+        return store_url(
+            self.store_url or os.environ.get(STORE_URL_ENV) or self.db.parent / "platform.db"
+        )
 
     @property
     def origin(self) -> str:

@@ -1,7 +1,8 @@
 """Events and runs: send an event to trigger a skill, and read how its runs went.
 
-Both use the engine's REST API (or Inngest's, under the same routes), never the engine's
-code. ``loopwright/*`` and ``inngest/*`` events belong to the platform and are refused.
+Events go through the engine's REST API (or Inngest's, under the same routes); runs are read
+from the platform's run ledger, which works on either. ``loopwright/*`` and ``inngest/*``
+events belong to the platform and are refused.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import pydantic
 
 from agent.errors import ServiceUnavailable, ToolFailed
+from loopwright.ledger import LedgerReader
 
 from .base import Args, Tool, ToolResult
 from .services import EngineClient
@@ -35,9 +37,10 @@ class SkillRunsArgs(Args):
 
 
 class RunTools:
-    def __init__(self, engine: EngineClient | None) -> None:
+    def __init__(self, engine: EngineClient | None, ledger: LedgerReader | None = None) -> None:
         """``engine=None``: offline (the eval), where nothing may reach the platform."""
         self.engine = engine
+        self.ledger = ledger
 
     def _engine(self) -> EngineClient:
         if self.engine is None:
@@ -71,15 +74,20 @@ class RunTools:
         return ToolResult.success({"sent": args.name, "ids": ids})
 
     def skill_runs(self, args: SkillRunsArgs) -> ToolResult:
-        runs = self._engine().runs(args.id, args.limit)
-        by_status = Counter(str(r.get("status")) for r in runs)
+        if self.engine is None or self.ledger is None:
+            raise ServiceUnavailable("runs are not available offline (eval mode)")
+        runs = self.ledger.runs(skill=args.id, limit=args.limit)
+        by_status = Counter(r.status for r in runs)
         latest = [
             {
-                "run_id": r.get("run_id") or r.get("id"),
-                "status": r.get("status"),
-                "started_at": r.get("run_started_at") or r.get("started_at"),
-                "ended_at": r.get("ended_at"),
-                "output": _clip(r.get("output")),
+                "run_id": r.run_id,
+                "version": r.skill_version,
+                "status": r.status,
+                "started_at": r.started_at,
+                "duration_ms": r.duration_ms,
+                "attempts": r.attempts,
+                "error": r.error_message,
+                "output": _clip(r.output),
             }
             for r in runs[:5]
         ]

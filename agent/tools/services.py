@@ -1,19 +1,25 @@
 """HTTP clients for the services the tools reach: the sidecar and the engine.
 
 Both are thin: JSON in, plain dicts out, a ``ServiceUnavailable`` when nothing answers (so
-tools can fall back) and a ``ToolFailed`` carrying the service's own error otherwise. They
-reach the engine through its documented REST API only, never by importing it.
+tools can fall back) and a ``ToolFailed`` carrying the service's own error otherwise. The
+engine is reached through the platform's one engine client (``loopwright.engine_client``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from agent.errors import ServiceUnavailable, ToolFailed
+from loopwright.engine_client import EngineClient as SharedEngineClient
+from loopwright.engine_client import EngineError, EngineTarget, EngineUnreachable
 
 from .base import CALL_KEY
+
+T = TypeVar("T")
 
 
 class _Service:
@@ -85,28 +91,36 @@ class SidecarClient(_Service):
         return data
 
 
-class EngineClient(_Service):
-    """The engine's REST API (Inngest's v1 plus the documented extensions) and event intake."""
+class EngineClient:
+    """The agent's view of the platform's engine client: the same calls, with the tools'
+    errors (``ServiceUnavailable`` when nothing answers, ``ToolFailed`` otherwise)."""
 
     name = "engine"
 
     def __init__(self, base_url: str, *, event_key: str = "", signing_key: str = "") -> None:
-        super().__init__(base_url, token=signing_key)
-        self.event_key = event_key or "NO_EVENT_KEY_SET"
+        target = EngineTarget.from_env(url=base_url, signing_key=signing_key or None)
+        if event_key:
+            target = dataclasses.replace(target, event_key=event_key)
+        self.client = SharedEngineClient(target)
+        self.base_url = base_url
 
     def send_event(self, name: str, data: dict[str, Any]) -> list[str]:
-        event: dict[str, Any] = {"name": name, "data": data}
-        key = CALL_KEY.get()
-        if key:
-            event["id"] = key  # the engine starts no second run for the same event id
-        body = self.request("POST", f"/e/{self.event_key}", json=event)
-        return [str(i) for i in (body.get("ids") or [])] if isinstance(body, dict) else []
+        key = CALL_KEY.get()  # the engine starts no second run for the same event id
+        return self._call(lambda: self.client.send(name, data, event_id=key or None))
 
     def runs(self, function: str, limit: int) -> list[dict[str, Any]]:
-        body = self.request("GET", "/v1/runs", params={"function": function, "limit": limit})
-        data = _data(body)
-        return list(data) if isinstance(data, list) else []
+        return self._call(lambda: self.client.runs(function=function, limit=limit))
 
     def run_steps(self, run_id: str) -> list[dict[str, Any]]:
-        data = _data(self.request("GET", f"/v1/runs/{run_id}/steps"))
-        return list(data) if isinstance(data, list) else []
+        return self._call(lambda: self.client.steps(run_id))
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except EngineUnreachable as err:
+            raise ServiceUnavailable(str(err)) from err
+        except EngineError as err:
+            raise ToolFailed(f"the engine: {err}") from err
+
+    def close(self) -> None:
+        self.client.close()

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from loopwright.ledger import Usage
 from sidecar.facade import errors as facade_errors
 from sidecar.facade.capabilities import CapabilityBackends
 from sidecar.facade.grants import CapabilityGrants
@@ -122,6 +123,11 @@ class PlatformHttp(_Bound):
 class PlatformCapabilityProvider:
     def __init__(self, services: CapabilityServices) -> None:
         self.services = services
+
+    def run_usage(self, run_id: str) -> Usage:
+        """The LLM calls a run made, for its ledger record."""
+        spent = self.services.llm.ledger.spent_by_run(run_id)
+        return Usage(spent.calls, spent.input_tokens, spent.output_tokens, spent.usd)
 
     def backends(
         self, skill_id: str, grants: CapabilityGrants, run_id: str = ""

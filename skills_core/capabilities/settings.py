@@ -21,7 +21,9 @@ Environment variables (all optional; the defaults give a working local setup):
 ``LOOPWRIGHT_LLM_BASE_URL``        OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:11434/v1``
 ``LOOPWRIGHT_LLM_API_KEY``         its key (any non-empty string for keyless local servers)
 ``LOOPWRIGHT_LLM_MODEL``           default model
-``LOOPWRIGHT_LLM_MODEL_<ROLE>``    model for one role, e.g. ``LOOPWRIGHT_LLM_MODEL_CLASSIFIER``
+``LOOPWRIGHT_LLM_SKILLS_*``        the skills' own endpoint/key/model (over the three above)
+``LOOPWRIGHT_LLM_CLASSIFIER_MODEL`` model of ``classify`` calls (``LOOPWRIGHT_LLM_MODEL_<ROLE>``
+                                   for other capability roles, e.g. ``_WRITER``)
 ``LOOPWRIGHT_LLM_PRICES``          JSON ``{model: {"input": usd_per_1M, "output": usd_per_1M}}``
 ``LOOPWRIGHT_LLM_TIMEOUT_S``       per-request timeout (default 30)
 =================================  ========================================================
@@ -37,6 +39,9 @@ from typing import Annotated, Any, Literal, Self
 
 import pydantic
 
+from . import llm_variables as llm_vars
+
+LLM_FIELDS = ("BASE_URL", "API_KEY", "MODEL")
 LLM_ENV = ("LOOPWRIGHT_LLM_BASE_URL", "LOOPWRIGHT_LLM_API_KEY", "LOOPWRIGHT_LLM_MODEL")
 #: Price used for a model missing from the price table: deliberately high, so an unpriced
 #: model exhausts budgets early instead of spending silently.
@@ -265,17 +270,24 @@ def _channels_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     return channels
 
 
-def _llm_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    missing = tuple(name for name in LLM_ENV if not env.get(name))
+def _llm_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    env = llm_vars.with_current_names(environ)
+    base, key, model = (llm_vars.lookup(env, field, "skills") for field in LLM_FIELDS)
+    missing = tuple(
+        llm_vars.name(f) for f, v in zip(LLM_FIELDS, (base, key, model), strict=True) if not v
+    )
     if missing:
         return {"llm": None, "llm_missing_env": missing}
-    prefix = "LOOPWRIGHT_LLM_MODEL_"
+    prefix = "LOOPWRIGHT_LLM_MODEL_"  # per capability role, e.g. _WRITER
     roles = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+    classifier = env.get(llm_vars.name("MODEL", "classifier"))
+    if classifier:  # the classifier role's model also serves the skills' classify calls
+        roles["classifier"] = classifier
     prices = _json_env(env, "LOOPWRIGHT_LLM_PRICES") if env.get("LOOPWRIGHT_LLM_PRICES") else {}
     llm = LLMSettings(
-        base_url=env["LOOPWRIGHT_LLM_BASE_URL"],
-        api_key=pydantic.SecretStr(env["LOOPWRIGHT_LLM_API_KEY"]),
-        model=env["LOOPWRIGHT_LLM_MODEL"],
+        base_url=base,
+        api_key=pydantic.SecretStr(key),
+        model=model,
         role_models=roles,
         prices=_prices(prices),
         timeout_s=float(env.get("LOOPWRIGHT_LLM_TIMEOUT_S") or 30.0),

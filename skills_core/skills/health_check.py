@@ -228,6 +228,23 @@ def llm_failure(err):
     return f"unavailable: {err}"
 
 
+def decision(service, verdict, checked_at):
+    """The run ledger's decision record of one service (what the review backtests)."""
+    detail = {"rules": verdict["rules"], "reason": verdict["reason"]}
+    detail["breaches"] = [b["signal"] for b in verdict["breaches"]]
+    if verdict.get("invariant"):
+        detail["invariant"] = verdict["invariant"]
+    return {
+        "subject": service,
+        "label": verdict["label"],
+        "decided_by": verdict["decided_by"],
+        "fallback": verdict["fallback"],
+        "at": checked_at,
+        "features": verdict["features"],
+        "detail": detail,
+    }
+
+
 def incident(service, verdict, checked_at):
     """The event data of a new incident; the id is stable while the incident lasts."""
     features = verdict["features"]
@@ -309,4 +326,5 @@ def health_check(ctx):
         "checked_at": seen["checked_at"],
         "services": verdicts,
         "incidents": [i["incident_id"] for i in incidents],
+        "decisions": [decision(s, v, seen["checked_at"]) for s, v in verdicts.items()],
     }

@@ -76,8 +76,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         engine.start()
         agent = AgentApp(workdir, {})
         agent.extra_env = {
-            "LOOPWRIGHT_AGENT_BASE_URL": llm.base_url,
-            "LOOPWRIGHT_AGENT_MODEL": AGENT_MODEL,
+            "LOOPWRIGHT_LLM_AGENT_BASE_URL": llm.base_url,
+            "LOOPWRIGHT_LLM_AGENT_MODEL": AGENT_MODEL,
             "LOOPWRIGHT_CRITIC_MODEL": CRITIC_MODEL,
             "LOOPWRIGHT_ENGINE_URL": engine.url,
             "LOOPWRIGHT_SIDECAR_URL": sidecar.url,
@@ -225,7 +225,7 @@ def test_without_an_llm_the_agent_says_what_to_set(tmp_path: Path) -> None:
     try:
         status = httpx.get(f"{agent.url}/v1/status").json()
         assert status["llm_configured"] is False
-        assert "LOOPWRIGHT_AGENT_BASE_URL" in status["setup_hint"]
+        assert "LOOPWRIGHT_LLM_BASE_URL" in status["setup_hint"]
         cid = httpx.post(f"{agent.url}/v1/conversations", json={}).json()["id"]
         posted = httpx.post(
             f"{agent.url}/v1/conversations/{cid}/messages", json={"text": "hi"}
@@ -234,7 +234,7 @@ def test_without_an_llm_the_agent_says_what_to_set(tmp_path: Path) -> None:
             f"{agent.url}/v1/conversations/{cid}/events?turn_id={posted['turn_id']}", 10
         )
         assert events[-1]["reason"] == "llm-not-configured"
-        assert "LOOPWRIGHT_AGENT_MODEL" in events[-1]["reply"]
+        assert "LOOPWRIGHT_LLM_MODEL" in events[-1]["reply"]
     finally:
         agent.stop()
 
@@ -259,6 +259,19 @@ def test_loopwright_chat_one_shot_shows_steps_reports_and_the_skill(platform: Pl
     assert "trigger: cron TZ=Europe/Paris */30 * * * *" in out
     assert "watches: metrics:prometheus" in out and "posts:   notify:inbox" in out
     assert re.search(r"review:  loopwright skills approve latency-watch --version \d+", out)
+
+
+def test_loopwright_chat_one_shot_without_a_skill_says_so_and_exits_1(platform: Platform) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    platform.use(Script(agent=[say("I would watch checkout latency, but I will not write it.")]))
+    result = CliRunner().invoke(
+        app, ["chat", "-m", REQUIREMENT, "--url", platform.agent.url], terminal_width=160
+    )
+    assert result.exit_code == 1, result.output
+    assert "no skill written: the model made no tool call" in result.output
 
 
 def test_loopwright_chat_lists_conversations_and_names_a_missing_agent(platform: Platform) -> None:

@@ -100,8 +100,8 @@ def test_loopwright_eval_against_the_scripted_server(monkeypatch: pytest.MonkeyP
         )
 
     with ScriptedLLM(responder=respond) as llm:
-        monkeypatch.setenv("LOOPWRIGHT_AGENT_BASE_URL", llm.base_url)
-        monkeypatch.setenv("LOOPWRIGHT_AGENT_MODEL", AGENT_MODEL)
+        monkeypatch.setenv("LOOPWRIGHT_LLM_AGENT_BASE_URL", llm.base_url)
+        monkeypatch.setenv("LOOPWRIGHT_LLM_AGENT_MODEL", AGENT_MODEL)
         monkeypatch.setenv("LOOPWRIGHT_CRITIC_ENABLED", "0")
         result = CliRunner().invoke(app, ["eval", "-n", "1", "-s", "latency-watch", "--json"])
     assert result.exit_code == 0, result.output
@@ -111,8 +111,14 @@ def test_loopwright_eval_against_the_scripted_server(monkeypatch: pytest.MonkeyP
 
 
 def test_loopwright_eval_without_llm_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("LOOPWRIGHT_AGENT_BASE_URL", "LOOPWRIGHT_AGENT_MODEL", "LOOPWRIGHT_LLM_BASE_URL"):
+    for name in (
+        "LOOPWRIGHT_AGENT_BASE_URL",
+        "LOOPWRIGHT_AGENT_MODEL",
+        "LOOPWRIGHT_LLM_BASE_URL",
+        "LOOPWRIGHT_LLM_AGENT_BASE_URL",
+        "LOOPWRIGHT_LLM_AGENT_MODEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["eval", "-n", "1"])
     assert result.exit_code == 1
-    assert "LOOPWRIGHT_AGENT_BASE_URL" in result.output
+    assert "LOOPWRIGHT_LLM_BASE_URL" in result.output

@@ -197,3 +197,30 @@ def test_a_write_sent_again_by_a_rerun_step_is_idempotent(
         CALL_KEY.reset(token)
     assert first["version"] == again["version"] == 1
     assert len(sidecar.skills["latency-watch"]) == 1
+
+
+def test_skill_runs_reads_the_run_ledger(tmp_path: Path) -> None:
+    from loopwright.ledger import LedgerReader, LedgerWriter, RunRecord
+    from loopwright.store import open_store
+
+    store = open_store(tmp_path / "platform.db")
+    writer = LedgerWriter(store)
+    for i, status in enumerate(["completed", "failed", "completed"]):
+        writer.record_run(RunRecord(
+            run_id=f"run{i}", app_id="loopwright-skills", function_id="loopwright-skills-nightly",
+            skill_id="nightly", skill_version=2, trigger="cron", event_name=None, event_id=None,
+            cron="0 3 * * *", status=status, started_at=1000.0 + i, ended_at=1001.0 + i,
+            duration_ms=1000, error_message="boom" if status == "failed" else None,
+        ))  # fmt: skip
+    tools = build_toolbox(
+        guide=SkillGuide(REPO_ROOT / "docs" / "SKILLS.md"),
+        skills=SkillTools(None, MemoryDrafts(), tmp_path, "approve {id} {version}"),
+        metrics=MetricsTools(),
+        runs=RunTools(EngineClient(dead_url()), LedgerReader(store)),
+    )
+    result = tools.dispatch("skill_runs", json.dumps({"id": "nightly"}))
+    assert result.ok, result.content
+    body = json.loads(result.content)
+    assert body["runs"] == 3 and body["by_status"] == {"completed": 2, "failed": 1}
+    assert [r["run_id"] for r in body["latest"]] == ["run2", "run1", "run0"]
+    assert body["latest"][1]["error"] == "boom" and body["latest"][0]["version"] == 2

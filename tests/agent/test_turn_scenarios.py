@@ -226,8 +226,8 @@ def test_no_llm_configured_answers_what_to_set(tmp_path: Path) -> None:
     runtime, models = runtime_for(tmp_path, Script(agent=[]), llm=False)
     outcome = runtime.run_inline("hello")
     assert outcome["reason"] == "llm-not-configured"
-    assert "LOOPWRIGHT_AGENT_BASE_URL" in outcome["reply"]
-    assert "LOOPWRIGHT_AGENT_MODEL" in outcome["reply"]
+    assert "LOOPWRIGHT_LLM_BASE_URL" in outcome["reply"]
+    assert "LOOPWRIGHT_LLM_MODEL" in outcome["reply"]
     assert models.agent.requests == []
 
 

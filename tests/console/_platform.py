@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 
 from agent.testing.script import AGENT_MODEL, CRITIC_MODEL, Script, call, say
+from console.ledger_runs import LedgerRuns
 from console.testing import ConsoleServer
+from loopwright.store import open_store
 from skills_core.capabilities.scripted_llm import ScriptedLLM
 from tests.agent import _processes
 from tests.agent._harness import critic_json
@@ -56,6 +58,11 @@ def chat_script() -> Script:
     )
 
 
+def store_url(workdir: Path) -> str:
+    """The platform store (run ledger) every part of this test platform shares."""
+    return f"sqlite:///{workdir / 'platform.db'}"
+
+
 class Sidecar(Proc):
     name = "sidecar"
 
@@ -75,7 +82,11 @@ class Sidecar(Proc):
                 "--no-core", "--log-level", "warning"]  # fmt: skip
 
     def env(self) -> dict[str, str]:
-        return {**super().env(), "LOOPWRIGHT_CAPABILITIES_DB": str(self.capabilities_db)}
+        return {
+            **super().env(),
+            "LOOPWRIGHT_CAPABILITIES_DB": str(self.capabilities_db),
+            "LOOPWRIGHT_STORE_URL": store_url(self.workdir),
+        }
 
     def ready(self) -> bool:
         return httpx.get(f"{self.url}/v1/skills", timeout=1.0).status_code == 200
@@ -133,6 +144,7 @@ def platform(workdir: Path) -> Iterator[Platform]:
                 "LOOPWRIGHT_AGENT_URL": agent.url,
                 "LOOPWRIGHT_LLM_MAX_RETRIES": "0",
                 "LOOPWRIGHT_SKILLS_DIR": str(sidecar.skills_dir),
+                "LOOPWRIGHT_STORE_URL": store_url(workdir),
             }
             agent.start()
             started.append(agent)
@@ -140,6 +152,7 @@ def platform(workdir: Path) -> Iterator[Platform]:
             console = ConsoleServer(
                 workdir / "var", engine_url=engine.url, sidecar_url=sidecar.url,
                 agent_url=agent.url, capabilities_db_path=sidecar.capabilities_db,
+                runs=LedgerRuns(open_store(store_url(workdir))),
             ).start()  # fmt: skip
             yield Platform(engine, sidecar, agent, llm, console, workdir)
         finally:

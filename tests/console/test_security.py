@@ -16,9 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from console.auth import load_or_create_token
+from console.ledger_runs import LedgerRuns
 from console.settings import ConsoleSettings, RemoteBindRefused
 from console.testing import ConsoleServer, RecordingApi, dead_url
 from loopwright.cli import app as cli_app
+from loopwright.store import open_store
 
 EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 SECRET = "signkey-test-5ec7e75ec7e7"
@@ -60,10 +62,11 @@ def console(
     tmp_path_factory: pytest.TempPathFactory, sidecar: RecordingApi
 ) -> Iterator[ConsoleServer]:
     os.environ["INNGEST_SIGNING_KEY"] = SECRET
+    var = tmp_path_factory.mktemp("console") / "var"
     try:
         server = ConsoleServer(
-            tmp_path_factory.mktemp("console") / "var",
-            sidecar_url=sidecar.url, engine_url=dead_url(), agent_url=dead_url(),
+            var, sidecar_url=sidecar.url, engine_url=dead_url(), agent_url=dead_url(),
+            runs=LedgerRuns(open_store(f"sqlite:///{var.parent / 'platform.db'}")),
         ).start()  # fmt: skip
     finally:
         del os.environ["INNGEST_SIGNING_KEY"]

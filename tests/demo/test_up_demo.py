@@ -9,7 +9,9 @@ evidence, actions) in that incident's inbox thread.
 
 Waiting for the every-minute cron would make this test slow and its timing depend on the
 wall clock, so the test invokes the health check through the engine's ``POST /invoke/{slug}``
-every few seconds (the cron still fires too; ``singleton: skip`` keeps runs from overlapping).
+every few seconds (the cron still fires too; ``singleton: skip`` keeps runs from overlapping),
+through the platform's engine client. It runs twice: open, and in signed mode (signing key and
+event key in the environment every child inherits, as an operator would set them).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import httpx
 import pytest
 
 from loopwright import up
+from loopwright.engine_client import EngineClient, EngineTarget
 from loopwright.supervisor import Component, Supervisor
 from loopwright.up import platform_components
 from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
@@ -32,7 +35,8 @@ from skills_core.demo.prometheus import APT_COMMAND, PrometheusMissing, find_pro
 
 APP_ID = "loopwright-skills"
 DEADLINE_S = 150.0
-TERMINAL = frozenset({"Completed", "Failed", "Cancelled"})
+SIGNING_KEY = "signkey-test-" + "5e" * 32
+EVENT_KEY = "demo-event-key"
 
 
 def _free_port() -> int:
@@ -58,7 +62,8 @@ class Platform:
             prometheus_port=_free_port(),
         )
         self.supervisor = Supervisor([c for c in components if c.name not in ("agent", "console")])
-        self.engine = httpx.Client(base_url=f"http://127.0.0.1:{self.engine_port}", timeout=30)
+        target = EngineTarget.from_env(url=f"http://127.0.0.1:{self.engine_port}")
+        self.engine = EngineClient(target)
 
     @property
     def control_url(self) -> str:
@@ -66,26 +71,24 @@ class Platform:
 
     def invoke(self, fn_id: str) -> dict[str, Any] | None:
         """Invoke ``fn_id`` and wait for its run to end; None when it ran no run in time."""
-        resp = self.engine.post(f"/invoke/{APP_ID}-{fn_id}", json={"data": {}})
-        assert resp.status_code == 200, resp.text
-        event_id = resp.json()["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            runs = self.engine.get(f"/v1/events/{event_id}/runs").json().get("data") or []
-            if runs:
-                run: dict[str, Any] = self.engine.get(f"/v1/runs/{runs[0]['run_id']}").json()
-                if run["data"]["status"] in TERMINAL:
-                    return dict(run["data"])
-            time.sleep(0.2)
-        return None
+        event_id = self.engine.invoke(f"{APP_ID}-{fn_id}", {})
+        return self.engine.wait_for_run(event_id, timeout_s=60)
 
     def inbox(self, thread_key: str) -> list[InboxMessage]:
         db = self.data_dir / "capabilities.db"
         return read_inbox(db, thread_key=thread_key) if db.exists() else []
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+@pytest.fixture(params=["open", "signed"])
+def platform(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Platform]:
+    if request.param == "signed":
+        monkeypatch.setenv("INNGEST_SIGNING_KEY", SIGNING_KEY)
+        monkeypatch.setenv("INNGEST_EVENT_KEY", EVENT_KEY)
+    else:
+        for name in ("INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY"):
+            monkeypatch.delenv(name, raising=False)
     running = Platform(tmp_path / "var")
     try:
         running.supervisor.start()
@@ -98,6 +101,10 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_an_injected_incident_reaches_the_inbox_as_a_triage_summary(platform: Platform) -> None:
+    if platform.engine.target.signed:  # the engine really is in signed mode
+        base = platform.engine.target.api_url
+        assert httpx.get(f"{base}/v1/apps").status_code == 401
+        assert httpx.post(f"{base}/e/wrong-key", json={"name": "x/y"}).status_code == 401
     started = time.monotonic()
     control.call(
         platform.control_url,
@@ -157,7 +164,10 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         "LOOPWRIGHT_CAPABILITIES_DB": str(tmp_path / "capabilities.db"),
         "LOOPWRIGHT_DEPLOY_LOG": str(tmp_path / "demo" / "deploys.jsonl"),
         "LOOPWRIGHT_PROMETHEUS_URL": "http://127.0.0.1:5",
+        "LOOPWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 'platform.db'}",
     }
+    agent = next(c for c in components if c.name == "agent")
+    assert agent.env["LOOPWRIGHT_STORE_URL"] == sidecar.env["LOOPWRIGHT_STORE_URL"]
     fleet = next(c for c in components if c.name == "demo-fleet")
     assert fleet.health_url == "http://127.0.0.1:4/status"
     assert "--prometheus" in fleet.argv
@@ -183,5 +193,5 @@ def test_up_without_demo_starts_no_fleet(tmp_path: Path) -> None:
     components = platform_components(
         port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path
     )
-    assert [c.name for c in components] == ["engine", "sidecar", "agent"]
+    assert [c.name for c in components] == ["engine", "sidecar", "agent", "console"]
     assert "--demo" not in next(c for c in components if c.name == "sidecar").argv

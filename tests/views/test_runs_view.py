@@ -1,10 +1,12 @@
-"""`loopwright runs` and `runs show` read a real engine's history and show steps and retries."""
+"""`loopwright runs` and `runs show` read the run ledger that an app's SDK middleware writes
+(here a plain SDK app on a real engine joins the ledger the way every platform app does)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import inngest
 import inngest.fast_api
@@ -12,89 +14,120 @@ import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app
-from tests.conformance._engine import EngineAPI, EngineProcess, running_engine
+from loopwright.ledger.middleware import LedgerRecorder
+from loopwright.store import open_store
+from tests.conformance._engine import EngineAPI, running_engine
 from tests.conformance._sdk_app import SdkServer
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    with running_engine(tmp_path_factory.mktemp("views")) as engine:
-        yield from _one_run(engine)
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    work = tmp_path_factory.mktemp("views")
+    store_path = str(work / "platform.db")
+    recorder = LedgerRecorder(open_store(store_path), app_id="views")
+    with running_engine(work) as engine:
+        client = inngest.Inngest(
+            app_id="views", is_production=False, api_base_url=engine.url,
+            event_api_base_url=engine.url, middleware=[recorder.middleware],
+        )  # fmt: skip
+        tries: list[int] = []
+
+        @client.create_function(
+            fn_id="watch", trigger=inngest.TriggerEvent(event="views/go"), retries=2
+        )
+        def watch(ctx: inngest.ContextSync) -> dict[str, object]:
+            def flaky() -> int:
+                tries.append(1)
+                if len(tries) == 1:
+                    raise ValueError("first try fails")
+                return 42
+
+            value = ctx.step.run("fetch", flaky)
+            ctx.step.run("post", lambda: "posted")
+            return {"value": value, "note": "line one\n\x1b[2Jforged"}
+
+        server = SdkServer()
+        inngest.fast_api.serve(server.fastapi, client, [watch, recorder.listener(client)])
+        api = EngineAPI(engine.url)
+        with server.running():
+            assert api.sync(f"{server.origin}/api/inngest")["ok"]
+            (event_id,) = client.send_sync(inngest.Event(name="views/go"))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                runs = api.event_runs(event_id)
+                if runs and runs[0]["status"] == "Completed":
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the run did not complete")
+            yield store_path, runs[0]["run_id"], engine.url
+        api.close()
 
 
-def _one_run(engine: EngineProcess) -> Iterator[tuple[str, str]]:
-    client = inngest.Inngest(
-        app_id="views", is_production=False, api_base_url=engine.url, event_api_base_url=engine.url
-    )
-    tries: list[int] = []
-
-    @client.create_function(
-        fn_id="watch", trigger=inngest.TriggerEvent(event="views/go"), retries=2
-    )
-    def watch(ctx: inngest.ContextSync) -> dict[str, int]:
-        def flaky() -> int:
-            tries.append(1)
-            if len(tries) == 1:
-                raise ValueError("first try fails")
-            return 42
-
-        value = ctx.step.run("fetch", flaky)
-        ctx.step.run("post", lambda: "posted")
-        return {"value": value}
-
-    server = SdkServer()
-    inngest.fast_api.serve(server.fastapi, client, [watch])
-    api = EngineAPI(engine.url)
-    with server.running():
-        assert api.sync(f"{server.origin}/api/inngest")["ok"]
-        (event_id,) = client.send_sync(inngest.Event(name="views/go"))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            runs = api.event_runs(event_id)
-            if runs and runs[0]["status"] == "Completed":
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the run did not complete")
-        yield engine.url, runs[0]["run_id"]
-    api.close()
-
-
-def test_runs_lists_the_run_with_steps_and_retries(finished_run: tuple[str, str]) -> None:
-    url, run_id = finished_run
-    result = runner.invoke(app, ["runs", "--engine", url, "--json"])
+def test_runs_lists_the_run_from_the_ledger(finished_run: tuple[str, str, str]) -> None:
+    store, run_id, _ = finished_run
+    result = runner.invoke(app, ["runs", "--store", store, "--json"])
     assert result.exit_code == 0, result.output
     (row,) = [json.loads(line) for line in result.output.splitlines()]
-    assert row["run_id"] == run_id and row["status"] == "Completed"
-    assert [(s["name"], s["attempts"]) for s in row["steps"]] == [("fetch", 2), ("post", 1)]
+    assert (row["run_id"], row["status"], row["function_id"]) == (
+        run_id,
+        "completed",
+        "views-watch",
+    )
+    assert row["output"]["value"] == 42
 
 
-def test_skill_filter_resolves_the_local_function_id(finished_run: tuple[str, str]) -> None:
-    url, run_id = finished_run
-    result = runner.invoke(app, ["runs", "--engine", url, "--skill", "watch", "--json"])
+def test_the_table_fits_80_columns_with_a_copyable_prefix(
+    finished_run: tuple[str, str, str],
+) -> None:
+    store, run_id, _ = finished_run
+    result = runner.invoke(app, ["runs", "--store", store], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    assert run_id[:14] in result.output and "completed" in result.output
+    shown = runner.invoke(app, ["runs", "show", run_id[:14], "--store", store, "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["run_id"] == run_id
+
+
+def test_skill_filter_matches_the_local_function_id(finished_run: tuple[str, str, str]) -> None:
+    store, run_id, _ = finished_run
+    result = runner.invoke(app, ["runs", "--store", store, "--skill", "watch", "--json"])
     assert result.exit_code == 0 and run_id in result.output
-    result = runner.invoke(app, ["runs", "--engine", url, "--skill", "nobody", "--json"])
+    result = runner.invoke(app, ["runs", "--store", store, "--skill", "nobody", "--json"])
     assert result.exit_code == 0 and result.output == ""
 
 
-def test_runs_show_prints_the_step_timeline(finished_run: tuple[str, str]) -> None:
-    url, run_id = finished_run
-    result = runner.invoke(app, ["runs", "show", run_id, "--engine", url], env={"COLUMNS": "160"})
+def test_runs_show_prints_a_readable_timeline(finished_run: tuple[str, str, str]) -> None:
+    store, run_id, engine = finished_run
+    result = runner.invoke(
+        app,
+        ["runs", "show", run_id, "--store", store, "--outputs", "--engine", engine],
+        env={"COLUMNS": "80"},
+    )
     assert result.exit_code == 0, result.output
-    assert "views-watch" in result.output and "Completed" in result.output
-    assert result.output.index("fetch") < result.output.index("post")
-    assert '"value": 42' in result.output
+    out = result.output
+    assert "views-watch" in out and "completed" in out and "2 attempts" in out
+    assert out.index("fetch") < out.index("post")
+    assert "first try fails" in out  # the retried step's error, from the ledger
+    assert '"value": 42' in out  # the output, pretty, never cut mid-token
+    assert "\x1b" not in out and "[2Jforged" in out  # a skill's escapes are shown, not run
 
 
-def test_unreachable_engine_exits_1_with_a_hint() -> None:
-    result = runner.invoke(app, ["runs", "--engine", "http://127.0.0.1:9"])
-    assert result.exit_code == 1
-    assert "loopwright up" in result.output
+def test_step_outputs_say_when_the_engine_has_none(finished_run: tuple[str, str, str]) -> None:
+    store, run_id, _ = finished_run
+    result = runner.invoke(
+        app,
+        ["runs", "show", run_id, "--store", store, "--outputs", "--engine", "http://127.0.0.1:9"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "step outputs: not available" in result.output
 
 
-def test_unknown_run_exits_1(finished_run: tuple[str, str]) -> None:
-    url, _ = finished_run
-    result = runner.invoke(app, ["runs", "show", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--engine", url])
-    assert result.exit_code == 1 and "not found" in result.output
+def test_unknown_run_exits_1_naming_it(tmp_path: Path) -> None:
+    store = str(tmp_path / "empty.db")
+    result = runner.invoke(app, ["runs", "show", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--store", store])
+    assert result.exit_code == 1 and "no run '01ARZ3NDEKTSV4RRFFQ69G5FAV'" in result.output
+    listed = runner.invoke(app, ["runs", "--store", store])
+    assert listed.exit_code == 0 and "No runs recorded yet" in listed.output

@@ -122,6 +122,18 @@ class BudgetLedger:
             )
         )
 
+    def spent_by_run(self, run_id: str) -> Spend:
+        """Settled spend and tokens of one run, whichever skill made it."""
+        row = self._store.read(
+            lambda db: db.execute(
+                "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(input_tokens), 0), "
+                "COALESCE(SUM(output_tokens), 0), COUNT(*) FROM llm_usage "
+                "WHERE state = 'settled' AND run_id = ?",
+                (run_id,),
+            ).fetchone()
+        )
+        return Spend(float(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
     def spent(self, skill_id: str, *, run_id: str | None = None, since: float = 0.0) -> Spend:
         """Settled spend and tokens of a skill (optionally one run, or since a time)."""
         row = self._store.read(
