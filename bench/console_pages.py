@@ -181,8 +181,9 @@ def server_times(client: httpx.Client, path: str, n: int) -> list[float]:
 def browser_figures(
     server: ConsoleServer, store: Any, n: int, screenshot: Path | None
 ) -> dict[str, Any]:
-    from loopwright.ledger.writer import CallStart, LedgerWriter
     from playwright.sync_api import sync_playwright
+
+    from loopwright.ledger.writer import CallStart, LedgerWriter
 
     writer = LedgerWriter(store)
     with sync_playwright() as p:
