@@ -8,14 +8,13 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
 
 import fastapi
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
 from ..context import console_of, page, session_of
-from ..parts import NotFound
+from ..parts import PartDown, Refused, engine_call
 from ..runs_source import STATUSES, RunRow
 from ._common import Outages, attempt
 
@@ -142,22 +141,19 @@ async def cancel(request: fastapi.Request, run_id: str) -> Response:
 
 @router.post("/runs/{run_id}/rerun")
 async def rerun(request: fastapi.Request, run_id: str) -> Response:
-    """Send the run's triggering event again (same name and data, a new id)."""
+    """Start the run again with the same event, exactly as `loopwright runs rerun` does (a cron
+    tick or an invocation is invoked again)."""
+    from loopwright.run_control import rerun as rerun_run
+
     console = console_of(request)
-    run = await console.runs.run(run_id)
-    if not run.event_id:
-        session_of(request).flash.append(
-            ("error", "This run was started by a cron tick, not an event: nothing to resend.")
-        )
-        return RedirectResponse(f"/runs/{run_id}", status_code=303)
     try:
-        event = await console.engine.event(run.event_id)
-    except NotFound:
-        raise NotFound(f"event {run.event_id!r} that started run {run_id!r}") from None
-    body = event.get("data") if isinstance(event.get("data"), dict) else {}
-    name = str(event.get("name") or "")
-    call = console.engine.send(name, body or {})
-    return await attempt(request, call, "/runs", f"event {name} sent again")
-
-
-Unused = Annotated[str, fastapi.Form()]
+        result = await engine_call(
+            console.engine.url, rerun_run, console.engine.client, run_id, 3.0,
+            what=f"run {run_id!r}",
+        )  # fmt: skip
+    except (Refused, PartDown) as err:
+        session_of(request).flash.append(("error", f"Not rerun: {err}"))
+        return RedirectResponse(f"/runs/{run_id}", status_code=303)
+    new_run = result.get("new_run_id")
+    session_of(request).flash.append(("ok", f"{result['event']} sent again"))
+    return RedirectResponse(f"/runs/{new_run}" if new_run else "/runs", status_code=303)

@@ -247,6 +247,16 @@ def test_send_an_event_from_the_editor(page: Any, plat: Platform) -> None:
     wait_for(run_listed, "the event's run to be listed")
 
 
+def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/runs?skill={SKILL_ID}&status=completed")
+    page.locator("#runs tbody tr a", has_text="01").first.click()
+    old = page.url.rsplit("/", 1)[1]
+    page.click("button:has-text('Rerun (same event)')")
+    assert "console/ping sent again" in page.inner_text(".flash.ok")
+    if "/runs/" in page.url:  # the new run started within the wait: its page
+        assert page.url.rsplit("/", 1)[1] != old
+
+
 def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
     data = {"incident_id": INCIDENT, "service": "checkout", "severity": "degraded",
             "reason": "p95 1.8x baseline"}  # fmt: skip
