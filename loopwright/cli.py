@@ -7,6 +7,7 @@ import sys
 import typer
 
 from agent.cli import chat_command, eval_command
+from console.cli import console_command
 from engine.cli import engine_command
 from review.cli import feedback_command, review_app
 from sidecar.cli import sidecar_command, skills_app
@@ -42,6 +43,7 @@ app.add_typer(config_app, name="config")
 app.command("doctor")(doctor_command)
 app.command("feedback")(feedback_command)
 app.add_typer(review_app, name="review")
+app.command("console")(console_command)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from typing import Annotated
 import typer
 
 from agent.local_model import MODEL_ALIAS, LocalModelMissing, gguf_path, server_command
+from console.cli import console_component, login_banner
 from skills_core.demo.prometheus import PrometheusMissing, find_prometheus
 
 from .engine_client import EngineTarget
@@ -129,6 +130,7 @@ def platform_components(
     demo_control_port: int = 9400,
     demo_base_port: int = 9401,
     prometheus_port: int = 9090,
+    console_port: int = 8291,
 ) -> list[Component]:
     """The child processes of `loopwright up`, in start order (the agent last)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +195,9 @@ def platform_components(
         ),
     ]
     components[1:1] = fleet  # after the engine, before the sidecar
+    console = console_component(console_port, data_dir, engine_url, sidecar_port, agent_port)
+    console.env.update(store)  # the console reads the run ledger from the same store
+    components.append(console)
     return components
 
 
@@ -228,6 +233,7 @@ def up_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also show HTTP request logs.")
     ] = False,
+    console_port: Annotated[int, typer.Option(help="Web console port on 127.0.0.1.")] = 8291,
 ) -> None:
     """Start the platform on embedded defaults and keep it running (restarting what crashes)
     until Ctrl-C. Logs: var/logs/."""
@@ -244,19 +250,22 @@ def up_command(
         demo_control_port=demo_control_port,
         demo_base_port=demo_base_port,
         prometheus_port=prometheus_port,
+        console_port=console_port,
     )
     if local_llm:
         components.insert(0, _toy_model())
-        components[-1].env.update(
+        next(c for c in components if c.name == "agent").env.update(
             LOOPWRIGHT_LLM_AGENT_BASE_URL=f"http://127.0.0.1:{TOY_MODEL_PORT}/v1",
             LOOPWRIGHT_LLM_AGENT_MODEL=MODEL_ALIAS,
         )
     supervisor = Supervisor(components, log_dir=data_dir / "logs", pidfile=pidfile, verbose=verbose)
+    console_banner = login_banner(console_port, data_dir)  # before the console makes the token
     try:
         supervisor.start()
         typer.echo(
             f"Loopwright is up. Engine {engine_url}, sidecar http://127.0.0.1:{sidecar_port}"
         )
+        typer.echo(console_banner)
         typer.echo(
             f"  skills: drop a file in {skills_dir}/ (see docs/SKILLS.md); `loopwright skills list`"
         )

@@ -61,7 +61,7 @@ class Platform:
             demo_base_port=0,
             prometheus_port=_free_port(),
         )
-        self.supervisor = Supervisor([c for c in components if c.name != "agent"])
+        self.supervisor = Supervisor([c for c in components if c.name not in ("agent", "console")])
         target = EngineTarget.from_env(url=f"http://127.0.0.1:{self.engine_port}")
         self.engine = EngineClient(target)
 
@@ -157,7 +157,7 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path,
         demo=True, demo_control_port=4, prometheus_port=5,
     )  # fmt: skip
-    assert [c.name for c in components] == ["engine", "demo-fleet", "sidecar", "agent"]
+    assert [c.name for c in components] == ["engine", "demo-fleet", "sidecar", "agent", "console"]
     sidecar = next(c for c in components if c.name == "sidecar")
     assert "--demo" in sidecar.argv
     assert sidecar.env == {
@@ -198,5 +198,5 @@ def test_up_without_demo_starts_no_fleet(tmp_path: Path) -> None:
     components = platform_components(
         port=1, sidecar_port=2, agent_port=3, skills_dir=tmp_path / "s", data_dir=tmp_path
     )
-    assert [c.name for c in components] == ["engine", "sidecar", "agent"]
+    assert [c.name for c in components] == ["engine", "sidecar", "agent", "console"]
     assert "--demo" not in next(c for c in components if c.name == "sidecar").argv

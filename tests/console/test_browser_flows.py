@@ -1,0 +1,364 @@
+"""The console in real Chromium against the real platform (engine, sidecar, agent with a
+scripted LLM): log in; chat → a skill is written → review → approve → its run appears live →
+its steps; reject with a reason; diff; roll back; send an event; mark an incident a false
+alarm; escaping; keyboard and labels; axe-core; a part down.
+
+The tests of this module run in order and share the platform (each builds on the skill the
+chat wrote). No timed assertions: waits are generous upper bounds on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from skills_core.capabilities.notify.inbox import post_once
+from skills_core.capabilities.notify.messages import PostRequest
+from skills_core.capabilities.store import CapabilityStore
+from tests.console._platform import EVENT, SKILL_ID, XSS, Platform, ping_source, platform
+from tests.console.conftest import AXE
+
+# Chromium and four processes on a loaded 2-core machine: generous per-test limits.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+WAIT_MS = 90_000
+README_SHOTS = os.environ.get("LOOPWRIGHT_README_SHOTS") == "1"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+INCIDENT = "checkout-20261202T1200Z"
+PAGES = ["/", "/chat", "/skills", f"/skills/{SKILL_ID}", "/runs", "/events", "/incidents",
+         "/review", "/inbox"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def plat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with platform(tmp_path_factory.mktemp("console-browser")) as p:
+        yield p
+
+
+def login(page: Any, plat: Platform, user: str = "Ann") -> None:
+    page.fill("#token", plat.console.token)
+    page.fill("#user", user)
+    page.click("button:has-text('Log in')")
+
+
+@pytest.fixture(scope="module")
+def context(chromium: Any, plat: Platform) -> Iterator[Any]:
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(WAIT_MS)
+    page = ctx.new_page()
+    page.goto(f"{plat.console.url}/")
+    login(page, plat)
+    page.close()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Iterator[Any]:
+    p = context.new_page()
+    yield p
+    p.close()
+
+
+def shot(page: Any, name: str) -> None:
+    if README_SHOTS:
+        page.screenshot(path=str(DOCS / name), full_page=False)
+
+
+def registered(plat: Platform, fn_id: str) -> bool:
+    resp = httpx.get(f"{plat.engine.url}/v1/apps/loopwright-skills/functions", timeout=5)
+    return resp.status_code == 200 and any(f["slug"].endswith(fn_id) for f in resp.json())
+
+
+def wait_for(probe: Any, what: str, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def events_named(plat: Platform, name: str) -> int:
+    resp = httpx.get(f"{plat.engine.url}/v1/events", params={"name": name, "limit": 100})
+    return len(resp.json()["data"])
+
+
+def test_login_then_back_to_where_the_user_was(chromium: Any, plat: Platform) -> None:
+    ctx = chromium.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(f"{plat.console.url}/runs?status=completed")
+        assert page.url.startswith(f"{plat.console.url}/login?next=")
+        page.fill("#token", "not-the-token")
+        page.fill("#user", "Mallory")
+        page.click("button:has-text('Log in')")
+        assert "not this console's login token" in page.inner_text("#login-error")
+        login(page, plat)
+        assert page.url == f"{plat.console.url}/runs?status=completed"
+        ctx.clear_cookies()  # the session is gone (expired or logged out elsewhere)
+        page.goto(f"{plat.console.url}/skills")
+        assert "/login?next=%2Fskills" in page.url
+        login(page, plat)
+        assert page.url == f"{plat.console.url}/skills"
+    finally:
+        ctx.close()
+
+
+def test_chat_writes_a_skill_then_review_approve_and_its_run_appears_live(
+    context: Any, page: Any, plat: Platform
+) -> None:
+    page.goto(f"{plat.console.url}/chat")
+    page.fill("#title", "pings")
+    page.click("button:has-text('Start a conversation')")
+    assert re.search(r"/chat/[^/]+$", page.url)
+    page.fill("#message", f"Answer pings on {EVENT}. {XSS}")
+    page.click("button:has-text('Send')")
+    review_link = page.locator("#chat-log a.skill-review")
+    review_link.wait_for()
+    log = page.inner_text("#chat-log")
+    assert "turn.queued" in log and "turn.started" in log and "write_skill" in log
+    assert "✓ validated" in log and "turn.finished" in log
+    assert "<script>window.__xss=1</script>" in log  # the LLM's text, shown as text
+    assert page.evaluate("window.__xss") is None
+    assert "budget used $" in page.inner_text("#chat-log li[data-kind='turn.finished']")
+
+    review_link.click()
+    assert page.url.endswith(f"/skills/{SKILL_ID}")
+    assert "awaiting_approval" in page.inner_text("#actions-h")
+    assert "count-fields" in page.inner_text(".code-block")
+    assert "<script>window.__xss=1</script>" in page.inner_text("#manifest-h + details")
+
+    runs_tab = context.new_page()
+    runs_tab.goto(f"{plat.console.url}/runs")
+    runs_tab.wait_for_selector("#live-state[data-connected='true']", state="attached")
+    runs_tab.evaluate("window.__marker = 42")
+
+    page.click("button:has-text('Approve v1')")
+    assert "v1 approved" in page.inner_text(".flash.ok")
+    assert "approved by Ann (console)" in page.inner_text(".timeline")
+    wait_for(lambda: registered(plat, SKILL_ID), "the approved skill to be registered")
+    plat.send(EVENT, {"n": 1})
+
+    row = runs_tab.locator("#runs tbody tr", has_text=SKILL_ID).first
+    row.wait_for()
+    runs_tab.locator("#runs tbody tr[data-status='completed']", has_text=SKILL_ID).wait_for()
+    assert runs_tab.evaluate("window.__marker") == 42  # it arrived without a reload
+    shot(runs_tab, "console-runs.png")
+    row.locator("a").first.click()
+    assert "/runs/" in runs_tab.url
+    steps = runs_tab.inner_text(".steps")
+    assert "count-fields" in steps and "answer" in steps
+    assert runs_tab.locator(".bar").count() >= 2
+    assert '"reply": "pong"' in runs_tab.inner_text("#out-h + details")
+    runs_tab.close()
+
+
+def test_reject_with_a_reason(page: Any, plat: Platform) -> None:
+    plat.submit(ping_source("pong v2"), reason="a person's edit")
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=2")
+    page.fill("#reason", "too chatty for a ping")
+    page.click("button:has-text('Reject v2')")
+    assert "v2 rejected" in page.inner_text(".flash.ok")
+    entry = page.locator(".timeline li", has_text="v2").inner_text()
+    assert "rejected" in entry and "too chatty for a ping" in entry
+    versions = plat.skill()["versions"]
+    assert isinstance(versions, list) and versions[1]["state"] == "rejected"
+
+
+def test_reject_without_a_reason_is_refused(page: Any, plat: Platform) -> None:
+    plat.submit(ping_source("pong v3"), reason="third try")
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=3")
+    page.eval_on_selector("#reason", "el => el.removeAttribute('required')")
+    page.click("button:has-text('Reject v3')")
+    assert "Say why you reject it" in page.inner_text(".flash.error")
+    versions = plat.skill()["versions"]
+    assert isinstance(versions, list) and versions[2]["state"] == "awaiting_approval"
+
+
+def test_diff_two_versions(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=3")
+    page.select_option("#diff-from", "1")
+    page.select_option("#diff-to", "2")
+    page.click("button:has-text('Show diff')")
+    changed = page.locator("table.diff tr.d-changed")
+    assert changed.count() == 1
+    cells = changed.locator("td.code")
+    assert '"pong"' in cells.nth(0).inner_text() and '"pong v2"' in cells.nth(1).inner_text()
+    shot(page, "console-diff.png")
+
+
+def test_approve_then_roll_back(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=3")
+    page.click("button:has-text('Approve v3')")
+    wait_for(lambda: plat.skill()["active_version"] == 3, "v3 active")
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=1")
+    page.click("button:has-text('Roll back to v1')")
+    assert "rolled back to v1" in page.inner_text(".flash.ok")
+    assert plat.skill()["active_version"] == 1
+    assert "active version: 1" in page.inner_text(".facts")
+    page.click("button:has-text('Pause')")
+    assert "paused" in page.inner_text(".flash.ok") and plat.skill()["paused"] is True
+    page.click("button:has-text('Resume')")
+    assert "resumed" in page.inner_text(".flash.ok") and plat.skill()["paused"] is False
+
+
+def test_test_run_with_event_data(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}")
+    page.fill("#test-event", '{"data": {"n": 5, "m": 6, "o": 7}}')
+    page.click("button:has-text('Run test')")  # htmx: the result replaces #test-result only
+    result = page.locator("#test-result")
+    result.locator(".ok").wait_for()
+    assert "Passed" in result.inner_text() and "dry run of v1" in result.inner_text()
+    assert '"fields": 3' in result.inner_text()  # the step saw the event data we gave
+    page.fill("#test-event", "{not json")
+    page.click("button:has-text('Run test')")
+    page.locator("#test-result .flash.error").wait_for()
+    assert "Invalid event JSON" in result.inner_text()
+
+
+def test_send_an_event_from_the_editor(page: Any, plat: Platform) -> None:
+    before = events_named(plat, EVENT)
+    page.goto(f"{plat.console.url}/events")
+    page.fill("#event-json", '{"name": "console/ping", "data": {')
+    page.click("button:has-text('Send event')")
+    assert "Invalid JSON" in page.inner_text("#event-error")
+    assert page.get_attribute("#event-json", "aria-invalid") == "true"
+    page.fill("#event-json", '{"data": {}}')
+    page.click("button:has-text('Send event')")
+    assert 'needs a "name"' in page.inner_text("#event-error")
+    assert events_named(plat, EVENT) == before  # nothing was sent
+    page.fill("#event-json", '{"name": "console/ping", "data": {"n": 2, "from": "editor"}}')
+    page.click("button:has-text('Send event')")
+    assert "Sent console/ping" in page.inner_text(".flash.ok")
+    assert events_named(plat, EVENT) == before + 1
+
+    def run_listed() -> bool:
+        page.goto(f"{plat.console.url}/events")
+        return page.locator("td a", has_text=SKILL_ID).count() > 0
+
+    wait_for(run_listed, "the event's run to be listed")
+
+
+def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
+    page.goto(f"{plat.console.url}/runs?skill={SKILL_ID}&status=completed")
+    page.locator("#runs tbody tr a", has_text="01").first.click()
+    old = page.url.rsplit("/", 1)[1]
+    page.click("button:has-text('Rerun (same event)')")
+    assert "console/ping sent again" in page.inner_text(".flash.ok")
+    if "/runs/" in page.url:  # the new run started within the wait: its page
+        assert page.url.rsplit("/", 1)[1] != old
+
+
+def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
+    data = {"incident_id": INCIDENT, "service": "checkout", "severity": "degraded",
+            "reason": "p95 1.8x baseline"}  # fmt: skip
+    plat.send("health/incident.opened", data)
+    store = CapabilityStore(plat.sidecar.capabilities_db)
+    request = PostRequest(channel="inbox", text=f"Triage: a deploy at 11:58. {XSS}",
+                          thread_key=INCIDENT, dedupe_key="console-test-1")  # fmt: skip
+    post_once(store, "incident-triage", request, "inbox")
+    page.goto(f"{plat.console.url}/incidents")
+    incident = page.locator("article.incident", has_text=INCIDENT)
+    assert "p95 1.8x baseline" in incident.inner_text()
+    assert "<script>window.__xss=1</script>" in incident.inner_text()
+    incident.locator("button:has-text('Mark false alarm')").click()
+    assert "marked 'false alarm'" in page.inner_text(".flash.ok")
+    page.goto(f"{plat.console.url}/review")
+    signals = page.inner_text("#signals-h + table")
+    assert INCIDENT in signals and "false alarm" in signals and "Ann (console)" in signals
+    page.goto(f"{plat.console.url}/inbox")
+    assert "Triage: a deploy at 11:58." in page.inner_text("main")
+
+
+def test_nothing_from_a_skill_or_an_llm_runs_as_script(page: Any, plat: Platform) -> None:
+    conversations = httpx.get(f"{plat.agent.url}/v1/conversations").json()["conversations"]
+    for path in [*PAGES, f"/chat/{conversations[0]['id']}"]:
+        page.goto(f"{plat.console.url}{path}")
+        assert page.evaluate("window.__xss") is None, path
+    page.goto(f"{plat.console.url}/chat/{conversations[0]['id']}")
+    assert "<script>window.__xss=1</script>" in page.inner_text(".turns")
+
+
+def test_unknown_ids_give_a_404_page_saying_what(page: Any, plat: Platform) -> None:
+    for path, text in [
+        ("/skills/no-such-skill", "Not found: skill 'no-such-skill'"),
+        ("/runs/01JZZZZZZZZZZZZZZZZZZZZZZZ", "Not found: run '01JZZZZZZZZZZZZZZZZZZZZZZZ'"),
+        (f"/skills/{SKILL_ID}?v=99", f"Not found: version 99 of skill '{SKILL_ID}'"),
+        ("/chat/nope", "Not found: conversation 'nope'"),
+    ]:
+        response = page.goto(f"{plat.console.url}{path}")
+        assert response.status == 404, path
+        assert text in page.inner_text("main"), path
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !el.getAttribute('aria-labelledby') && !(el.textContent || '').trim())
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_has_a_label_and_the_keyboard_reaches_everything(
+    page: Any, plat: Platform
+) -> None:
+    for path in PAGES:
+        page.goto(f"{plat.console.url}{path}")
+        assert page.evaluate(UNLABELLED) == [], path
+    page.goto(f"{plat.console.url}/skills")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.goto(f"{plat.console.url}/skills")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Runs":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{plat.console.url}/runs")
+    page.goto(f"{plat.console.url}/skills/{SKILL_ID}?v=1")
+    page.focus("#diff-from")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "diff-to"
+
+
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {resultTypes: ['violations']});
+  return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+}"""
+
+
+def test_axe_finds_no_serious_violations(chromium: Any, plat: Platform) -> None:
+    ctx = chromium.new_context(bypass_csp=True)  # to inject axe; the console's CSP stays on
+    try:
+        page = ctx.new_page()
+        page.goto(f"{plat.console.url}/login")
+        page.add_script_tag(path=str(AXE))
+        assert page.evaluate(AXE_RUN) == [], "/login"
+        login(page, plat)
+        for path in PAGES:
+            page.goto(f"{plat.console.url}{path}")
+            page.add_script_tag(path=str(AXE))
+            assert page.evaluate(AXE_RUN) == [], path
+    finally:
+        ctx.close()
+
+
+def test_a_part_down_is_named_and_the_rest_works(page: Any, plat: Platform) -> None:
+    plat.agent.stop()
+    page.goto(f"{plat.console.url}/chat")
+    assert "The agent is down" in page.inner_text(".outage")
+    page.goto(f"{plat.console.url}/skills")
+    assert SKILL_ID in page.inner_text("table.grid")
+    page.goto(f"{plat.console.url}/")
+    assert "agent: down" in page.inner_text(".parts")
+    assert "engine: up" in page.inner_text(".parts")
