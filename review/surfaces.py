@@ -65,10 +65,23 @@ def build_review(
         store,
         LedgerReader(store),
         SidecarPlatform(sidecar_url),
-        incidents or NoIncidents(),
+        incidents or _incidents(store),
         rewriter if rewriter is not None else rewriter_from_env(),
         publish=inbox_publisher(caps_path),
     )
+
+
+def _incidents(store: Any) -> IncidentSource:
+    """The platform's incidents (derived signals), or none where the store cannot say."""
+    from loopwright.ledger import LedgerReader
+    from skills_core.capabilities.incidents import IncidentStore
+
+    from .incidents import LedgerIncidents
+
+    try:
+        return LedgerIncidents(IncidentStore(store), LedgerReader(store))
+    except Exception:  # a store double in tests: no derived signals, and the report says so
+        return NoIncidents()
 
 
 def caps_path_from_env() -> Path:
@@ -84,7 +97,7 @@ def attach(sidecar: Any, api: Any) -> None:
     from .watchdog_function import watchdog_function
     from .weekly import weekly_function
 
-    store = open_store(None)
+    store = getattr(sidecar, "store", None) or open_store(None)
     store.ensure()
     caps = caps_path_from_env()
     url = sidecar.settings.origin
