@@ -30,7 +30,8 @@ class RootApp:
 
     def __init__(self, sidecar: Sidecar) -> None:
         self.sidecar = sidecar
-        self.api = BodyLimit(create_api(sidecar), DEFAULT_MAX_BODY_BYTES)
+        self.fastapi = create_api(sidecar)  # routes may be added (the review's) before serving
+        self.api = BodyLimit(self.fastapi, DEFAULT_MAX_BODY_BYTES)
         self.sdk = BodyLimit(ServeGuard(sidecar.app), MAX_CALL_BYTES)
         self.serve_path = sidecar.settings.serve_path
 
@@ -57,7 +58,7 @@ async def serve(
     if os.environ.get("LOOPWRIGHT_REVIEW", "off") == "on":  # `loopwright up` turns it on
         from review.surfaces import attach
 
-        attach(sidecar, root.api)
+        attach(sidecar, root.fastapi)
     config = uvicorn.Config(
         root,
         host=settings.host,

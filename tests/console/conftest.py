@@ -17,7 +17,9 @@ SHOTS = Path(__file__).parent / ".screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(

@@ -165,6 +165,7 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
         "LOOPWRIGHT_DEPLOY_LOG": str(tmp_path / "demo" / "deploys.jsonl"),
         "LOOPWRIGHT_PROMETHEUS_URL": "http://127.0.0.1:5",
         "LOOPWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 'platform.db'}",
+        "LOOPWRIGHT_REVIEW": "on",
         "LOOPWRIGHT_METRICS_SOURCES": platform_metrics_sources(2, {}),
     }
     agent = next(c for c in components if c.name == "agent")

@@ -33,8 +33,7 @@ def test_clock_skew_is_reported(history: Any) -> None:
 
 def test_opted_out_skill_is_scored_never_changed(seeded: Any) -> None:
     off = HEALTH_SOURCE.replace(
-        '    "emits": ["health/incident.opened"],\n',
-        '    "emits": ["health/incident.opened"],\n    "review": "off",\n',
+        '    "owner": "loopwright",\n', '    "owner": "loopwright",\n    "review": "off",\n'
     )
     assert off != HEALTH_SOURCE
     platform = RecordingPlatform(SKILL, off, "health_check.py")
