@@ -160,7 +160,9 @@ def test_an_unusable_llm_label_falls_back_to_rules() -> None:
 def test_a_normal_fleet_opens_no_incident() -> None:
     result = check("normal", llm={"label": "normal", "reason": "usual noise", "usd": 0.0})
     assert result.return_value["incidents"] == []
-    assert [s.op for s in result.steps] == ["run"] * 4  # fetch + one classify per service
+    # fetch, then per service one classify and one track-incident; nothing posted or sent
+    assert [s.op for s in result.steps] == ["run"] * 7
+    assert sum(s.id.startswith("track-incident") for s in result.steps) == 3
 
 
 def test_metrics_api_down_retries_the_run_later() -> None:
