@@ -51,7 +51,7 @@ def _print(msg: InboxMessage, as_json: bool) -> None:
         return
     thread = f" (thread {msg.thread_key})" if msg.thread_key else ""
     console.print(
-        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{msg.skill_id}[/bold] → #{msg.channel}{thread}",
+        f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [bold]{msg.skill_id}[/bold] → {msg.delivered}{thread}",
         markup=True,
     )
     console.print(f"  {msg.text}", markup=False)

@@ -43,7 +43,12 @@ class Inbox:
                 with self.path.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(message) + "\n")
                 self._by_key[dedupe_key] = message
-        return {"channel": "inbox", "message_id": message["id"], "thread": message["thread"]}
+        return {
+            "channel": "inbox",
+            "delivered": "inbox",
+            "message_id": message["id"],
+            "thread": message["thread"],
+        }
 
     def messages(self) -> list[dict[str, Any]]:
         if not self.path.exists():

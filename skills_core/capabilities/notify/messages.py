@@ -33,3 +33,20 @@ class PostResult(pydantic.BaseModel):
     duplicate: bool = False
     #: True when an earlier attempt may have posted and the channel cannot tell (webhooks).
     uncertain: bool = False
+
+    @pydantic.computed_field  # type: ignore[prop-decorator]
+    @property
+    def delivered(self) -> str:
+        """Where it went, for people: ``inbox — Slack not configured`` rather than ``#slack``."""
+        return delivered_to(self.channel, self.requested_channel)
+
+
+#: How people know the channels a skill can ask for.
+CHANNEL_NAMES = {"slack": "Slack", "inbox": "inbox"}
+
+
+def delivered_to(channel: str, requested: str) -> str:
+    """``slack``; ``inbox``; or ``inbox — Slack not configured`` when it fell back."""
+    if channel == requested:
+        return channel
+    return f"{channel} — {CHANNEL_NAMES.get(requested, requested)} not configured"
