@@ -87,9 +87,22 @@ class PlatformDeploys(_Bound):
 
 
 class PlatformNotify(_Bound):
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
-        request = PostRequest(channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key)
-        return _translated(lambda: _json(self.services.notify.post(self.grant, request)))
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON:
+        def post() -> JSON:
+            request = PostRequest(
+                channel=channel, text=text, thread_key=thread, dedupe_key=dedupe_key, hint=hint
+            )
+            return _json(self.services.notify.post(self.grant, request))
+
+        return _translated(post)
 
 
 class PlatformLLM(_Bound):

@@ -101,6 +101,9 @@ LATENCY_RISE_RATIO = 1.5
 
 CAUSES = ["deploy", "capacity", "downstream", "errors", "unknown"]
 MAX_ACTIONS = 4
+# How to configure an LLM is the platform's hint, posted at most once a day, not every time.
+NOT_CONFIGURED = "LLM unavailable: no LLM is configured"
+NOT_CONFIGURED_HINT = "llm-not-configured"
 RETRY_BASE_MS = 30000
 RETRY_MAX_MS = 300000
 SYSTEM = (
@@ -180,6 +183,13 @@ def minutes_before(deploy, onset):
     if at.tzinfo is None:
         at = at.replace(tzinfo=datetime.UTC)
     return (onset - at.timestamp()) / 60
+
+
+def llm_trouble(err):
+    message = str(err)
+    if "no LLM is configured" in message or "not configured" in message:
+        return NOT_CONFIGURED
+    return f"LLM unavailable: {message}"
 
 
 def backoff_ms(attempt):
@@ -488,15 +498,17 @@ def incident_triage(ctx):
             parsed = parse_answer(answer["text"], facts)
             error = None if parsed else "the LLM's answer was not usable JSON"
         except skill.LLMError as err:
-            parsed, error = None, f"LLM unavailable: {err}"
+            parsed, error = None, llm_trouble(err)
         if parsed:
             return {**parsed, "decided_by": "llm", "fallback": False}
         return {**rules, "decided_by": "rules", "fallback": True, "llm_error": error}
 
     verdict = ctx.step.run("hypothesize", hypothesize)
     text = summary(incident, verdict, facts)
+    hint = NOT_CONFIGURED_HINT if verdict.get("llm_error") == NOT_CONFIGURED else None
     ctx.step.run(
-        "post-summary", lambda: ctx.capabilities.notify.post(CHANNEL, text, thread=incident_id)
+        "post-summary",
+        lambda: ctx.capabilities.notify.post(CHANNEL, text, thread=incident_id, hint=hint),
     )
     return {
         "incident_id": incident_id,

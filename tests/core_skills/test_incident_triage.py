@@ -149,6 +149,19 @@ def test_the_summary_quotes_the_alerts_figures_for_the_alerts_window() -> None:
     assert f"{now:.1%}" in alert["reason"]
 
 
+def test_no_llm_configured_is_said_briefly_and_the_how_to_left_to_the_platform() -> None:
+    """How to configure an LLM is the platform's hint, posted at most once a day."""
+    missing = "LLMUnavailable: no LLM is configured: set LOOPWRIGHT_LLM_BASE_URL (any …)"
+    result = triage("triage_error_burst", faults={"llm": missing})
+    summary = posts(result)[-1]
+    assert summary["text"].endswith("Hypothesis by: rules (LLM unavailable: no LLM is configured)")
+    assert "LOOPWRIGHT_LLM_BASE_URL" not in summary["text"]
+    [call] = [c for c in result.capability_calls if c.method == "post" and "hint" in c.args]
+    assert call.args["hint"] == "llm-not-configured"
+    other = triage("triage_error_burst", faults=NO_LLM)  # down, not unconfigured: no hint
+    assert not [c for c in other.capability_calls if "hint" in c.args]
+
+
 def test_the_llm_hypothesis_is_used_with_the_evidence_it_cites() -> None:
     answer = {
         "cause": "deploy",

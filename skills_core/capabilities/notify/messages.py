@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pydantic
 
+from .hints import HINTS, unknown_hint
+
 #: Slack truncates above 40,000 characters; refuse earlier than it would mangle.
 MAX_TEXT = 40_000
 
@@ -17,6 +19,15 @@ class PostRequest(pydantic.BaseModel):
     thread_key: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
     #: Identifies this post across retries and replays (run id + step id + call number).
     dedupe_key: str = pydantic.Field(min_length=1, max_length=300)
+    #: A hint the platform appends at most once a day per channel (``hints.HINTS``).
+    hint: str | None = None
+
+    @pydantic.field_validator("hint")
+    @classmethod
+    def _known_hint(cls, hint: str | None) -> str | None:
+        if hint is not None and hint not in HINTS:
+            raise ValueError(unknown_hint(hint))
+        return hint
 
 
 class PostResult(pydantic.BaseModel):
