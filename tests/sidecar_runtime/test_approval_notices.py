@@ -11,6 +11,7 @@ from sidecar.capabilities import FakeCapabilityProvider, Inbox, LocalCapabilityP
 from sidecar.capabilities.platform import PlatformCapabilityProvider
 from sidecar.server import running
 from skills_core.capabilities import CapabilityServices, read_inbox
+from skills_core.capabilities.notify.hints import HINTS
 
 from ..capabilities.factories import make_settings
 from ._harness import Harness, skill_source
@@ -74,3 +75,19 @@ def test_the_local_inbox_gets_it_when_slack_is_absent(tmp_path: Path) -> None:
     assert sender.post("an-poster", 1, []) == ["inbox"]
     [notice] = notices(inbox)
     assert "the approval policy asks a person" in notice["text"] and APPROVE in notice["text"]
+
+
+def test_a_hint_crosses_the_worker_boundary_and_goes_out_once(harness: Harness) -> None:
+    """A skill's notify.post(..., hint=...) from an isolated worker: the platform appends the
+    hint to the first post only."""
+    body = """
+    for n in range(2):
+        ctx.step.run("post", lambda: ctx.capabilities.notify.post(
+            "inbox", "summary", hint="llm-not-configured"))
+    return "posted"
+    """
+    source = skill_source("an-hinter", body, capabilities={"notify": {"channels": ["inbox"]}})
+    assert harness.submit("an-hinter", source)["state"] == "active"
+    assert harness.trigger("test/an-hinter")["output"] == "posted"
+    texts = [m["text"] for m in harness.inbox.messages() if m["skill_id"] == "an-hinter"]
+    assert texts == [f"summary\n{HINTS['llm-not-configured']}", "summary"]
