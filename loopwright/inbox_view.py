@@ -56,7 +56,7 @@ def _print(msg: InboxMessage, as_json: bool) -> None:
     console.print(
         f"[dim]{msg.at:%Y-%m-%d %H:%M:%S}[/dim] [cyan]{escape(printable(msg.message_id))}[/cyan] "
         f"[bold]{escape(printable(msg.skill_id))}[/bold] → "
-        f"#{escape(printable(msg.channel))}{escape(printable(thread))}",
+        f"{escape(printable(msg.delivered))}{escape(printable(thread))}",
         markup=True,
         highlight=False,
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .approval import ApprovalPolicy
+from .approval_notices import ApprovalNotices
 from .catalog import skill_spec
 from .checker import Checker
 from .files import write_atomically
@@ -110,8 +111,11 @@ class Lifecycle:
         skills_dir: Path,
         *,
         core_ids: frozenset[str] = frozenset(),
+        notices: ApprovalNotices | None = None,
     ) -> None:
         self.registry = registry
+        #: Tells people a version waits for them (None: the log line only).
+        self.notices = notices
         #: Skills loaded from the core directory: files in ``skills_dir`` never change them.
         self.core_ids = core_ids
         self.checker = checker
@@ -230,8 +234,28 @@ class Lifecycle:
                 version.skill_id, version.number, "; ".join(decision.reasons),
                 version.skill_id, version.number,
             )  # fmt: skip
+            if self.notices is not None:
+                await self.notices.announce(
+                    version.skill_id, version.number, list(decision.reasons)
+                )
             return Outcome.of(version)
         return await self._activate(version, actor="policy", action="activate")
+
+    async def announce_waiting(self) -> int:
+        """Post the notice of every version still awaiting approval (each is posted once: a
+        version already announced before a restart is not posted again)."""
+        if self.notices is None:
+            return 0
+        waiting = [
+            v
+            for skill in self.registry.skills()
+            for v in self.registry.versions(skill.id)
+            if v.state is VersionState.AWAITING_APPROVAL
+        ]
+        for v in waiting:
+            reasons = (v.approval or {}).get("reasons") or []
+            await self.notices.announce(v.skill_id, v.number, [str(r) for r in reasons])
+        return len(waiting)
 
     async def _known(self, version: Version) -> Outcome:
         self.registry.note_file(version.skill_id, version.number)

@@ -28,6 +28,7 @@ from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
 from .app import SENTINEL_FN_ID, FunctionSet, PlatformFunction, SkillsApp
+from .approval_notices import ApprovalNotices
 from .capabilities import CapabilityProvider
 from .capabilities.platform import PlatformCapabilityProvider
 from .catalog import Catalog
@@ -141,6 +142,7 @@ class Sidecar:
         self.lifecycle = Lifecycle(
             self.registry, self.checker, settings.approval, self.publisher, settings.skills_dir,
             core_ids=frozenset(c.skill_id for c in self.core),
+            notices=ApprovalNotices(self.provider),
         )  # fmt: skip
         self.intake = Intake(self.lifecycle, settings.skills_dir)
         self.watcher = Watcher(
@@ -197,6 +199,7 @@ class Sidecar:
         if not result.ok:
             log.error("initial sync failed: %s", result.error)
         await self.load_core()
+        await self.lifecycle.announce_waiting()
         loop = asyncio.get_running_loop()
         self._watch = loop.create_task(self.watcher.run(self._stop))
         self._prune = loop.create_task(self.retention.run(self._stop))

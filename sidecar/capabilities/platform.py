@@ -88,7 +88,15 @@ class PlatformDeploys(_Bound):
 
 
 class PlatformNotify(_Bound):
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON:
         if len(text) > MAX_TEXT:
             raise facade_errors.CapabilityRefused(
                 f"notify text is {_size(text)}; the limit is {MAX_TEXT:,} characters "
@@ -102,6 +110,7 @@ class PlatformNotify(_Bound):
                 thread_key=thread,
                 dedupe_key=dedupe_key,
                 run_id=self.run_id or None,
+                hint=hint,
             )
             return _json(self.services.notify.post(self.grant, request))
 

@@ -49,12 +49,22 @@ class InboxNotify:
         self._skill_id = skill_id
         self._others = others
 
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON:
         if channel == "inbox":
-            return self._inbox.post(self._skill_id, text, thread=thread, dedupe_key=dedupe_key)
+            return self._inbox.post(
+                self._skill_id, text, thread=thread, dedupe_key=dedupe_key, hint=hint
+            )
         if self._others is None:
             raise NotifyFailed(f"channel {channel!r} is not configured on this platform")
-        return self._others.post(channel, text, thread=thread, dedupe_key=dedupe_key)
+        return self._others.post(channel, text, thread=thread, dedupe_key=dedupe_key, hint=hint)
 
 
 class _Unavailable:

@@ -46,7 +46,15 @@ class DeploysBackend(Protocol):
 
 
 class NotifyBackend(Protocol):
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON: ...
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON: ...
 
 
 class LLMBackend(Protocol):
@@ -215,12 +223,20 @@ class NotifyGate(_Gate):
         super().__init__(backend, record)
         self._channels = channels
 
-    def post(self, channel: str, text: str, *, thread: str | None = None) -> JSON:
+    def post(
+        self, channel: str, text: str, *, thread: str | None = None, hint: str | None = None
+    ) -> JSON:
+        """``hint`` names advice the platform appends at most once a day (for example
+        ``"llm-not-configured"``), instead of the skill repeating it in every message."""
         _pick(channel, self._channels, "notify channel")
         backend: NotifyBackend = self._backend  # type: ignore[assignment]
-        args = {"channel": channel, "text": text, "thread": thread}
+        args: dict[str, JSON] = {"channel": channel, "text": text, "thread": thread}
+        if hint is not None:  # only then: the other posts' records stay as they were
+            args["hint"] = hint
         return self._call(
-            "post", args, lambda key: backend.post(channel, text, thread=thread, dedupe_key=key)
+            "post",
+            args,
+            lambda key: backend.post(channel, text, thread=thread, dedupe_key=key, hint=hint),
         )
 
 

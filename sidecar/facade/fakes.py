@@ -27,7 +27,9 @@ class FakeCapabilities:
     def __init__(
         self, fixtures: Mapping[str, JSON] | None = None, faults: Mapping[str, str] | None = None
     ) -> None:
-        unknown = [name for name in (faults or {}).values() if name not in _ERRORS]
+        # A fault is an error name, optionally with its message: "LLMUnavailable: no LLM ...".
+        names = [fault.partition(": ")[0] for fault in (faults or {}).values()]
+        unknown = [name for name in names if name not in _ERRORS]
         if unknown:
             raise ValueError(f"unknown fault error names {unknown}; use one of {sorted(_ERRORS)}")
         self.fixtures = dict(fixtures or {})
@@ -37,7 +39,8 @@ class FakeCapabilities:
         capability = key.split(".", 1)[0]
         fault = self.faults.get(key) or self.faults.get(capability)
         if fault:
-            raise _ERRORS[fault](f"injected fault for {key}")
+            name, _, message = fault.partition(": ")
+            raise _ERRORS[name](message or f"injected fault for {key}")
         return copy.deepcopy(self.fixtures.get(key, default))
 
     def backends(self) -> CapabilityBackends:
@@ -92,7 +95,15 @@ class FakeNotify:
     def __init__(self, fake: FakeCapabilities) -> None:
         self._fake = fake
 
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON:
         return self._fake.answer(
             "notify.post",
             {"channel": channel, "message_id": dedupe_key, "thread": thread or dedupe_key},

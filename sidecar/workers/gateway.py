@@ -30,7 +30,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("deploys", "recent"): lambda g, a: g.recent(
         service=a.get("service"), hours=a["hours"], source=a.get("source")
     ),
-    ("notify", "post"): lambda g, a: g.post(a["channel"], a["text"], thread=a.get("thread")),
+    ("notify", "post"): lambda g, a: g.post(
+        a["channel"], a["text"], thread=a.get("thread"), hint=a.get("hint")
+    ),
     ("llm", "classify"): lambda g, a: g.classify(
         a["text"], labels=a["labels"], instructions=a.get("instructions")
     ),
@@ -55,7 +57,7 @@ ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
     ("metrics", "query_range"): frozenset({"promql", "source", "minutes", "step_seconds"}),
     ("metrics", "host"): frozenset(),
     ("deploys", "recent"): frozenset({"source", "service", "hours"}),
-    ("notify", "post"): frozenset({"channel", "text", "thread"}),
+    ("notify", "post"): frozenset({"channel", "text", "thread", "hint"}),
     ("llm", "classify"): frozenset({"text", "labels", "instructions"}),
     ("llm", "complete"): frozenset({"prompt", "system", "max_tokens"}),
     ("http", "get"): frozenset({"url", "params", "timeout_seconds"}),

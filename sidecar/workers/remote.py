@@ -284,9 +284,19 @@ class RemoteDeploys(_Remote):
 class RemoteNotify(_Remote):
     capability = "notify"
 
-    def post(self, channel: str, text: str, *, thread: str | None, dedupe_key: str) -> JSON:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: str | None,
+        dedupe_key: str,
+        hint: str | None = None,
+    ) -> JSON:
         # The idempotency key is the sidecar's to compute; a worker's claim is not trusted.
-        return self._call("post", channel=channel, text=text, thread=thread)
+        if hint is None:
+            return self._call("post", channel=channel, text=text, thread=thread)
+        return self._call("post", channel=channel, text=text, thread=thread, hint=hint)
 
 
 class RemoteLLM(_Remote):

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS notify_threads (
     created_at REAL NOT NULL,
     PRIMARY KEY (channel, thread_key)
 );
+CREATE TABLE IF NOT EXISTS notify_hints (
+    hint TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    shown_at REAL NOT NULL,           -- when the hint last went out on this channel
+    dedupe_key TEXT NOT NULL,         -- the post that carried it (its retries carry it too)
+    PRIMARY KEY (hint, channel)
+);
 CREATE TABLE IF NOT EXISTS deploy_events (
     id TEXT PRIMARY KEY,
     service TEXT NOT NULL,

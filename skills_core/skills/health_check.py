@@ -297,6 +297,17 @@ def incident(service, verdict, checked_at):
         "detected_at": checked_at,
         "decided_by": verdict["decided_by"],
         "features": verdict["features"],
+        "signals": signals_of(verdict),
+        "window": alert_window(),
+    }
+
+
+def alert_window():
+    """What the alert's figures measure, so triage can quote them for the same window."""
+    return {
+        "rate_seconds": RATE_WINDOW_SECONDS,
+        "recent_seconds": CURRENT_POINTS * STEP_SECONDS,
+        "baseline_minutes": BASELINE_MINUTES,
     }
 
 

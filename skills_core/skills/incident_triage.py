@@ -83,9 +83,11 @@ DETAIL_SIGNALS = {
     ),
 }
 DETAIL_STEP_SECONDS = 30
+DETAIL_RATE_MINUTES = 2  # the [2m] of DETAIL_SIGNALS, named in the summary
 PRE_ONSET_MINUTES = 30
 MAX_DETAIL_MINUTES = 360
 DEPLOY_LOOKBACK_HOURS = 6
+HISTORY_HOURS = 168  # a week: how far back to look for the version a rollback returns to
 MAX_DEPLOYS = 5
 
 # Thresholds of the rule-based hypothesis (docs/CORE_SKILLS.md).
@@ -99,6 +101,9 @@ LATENCY_RISE_RATIO = 1.5
 
 CAUSES = ["deploy", "capacity", "downstream", "errors", "unknown"]
 MAX_ACTIONS = 4
+# How to configure an LLM is the platform's hint, posted at most once a day, not every time.
+NOT_CONFIGURED = "LLM unavailable: no LLM is configured"
+NOT_CONFIGURED_HINT = "llm-not-configured"
 RETRY_BASE_MS = 30000
 RETRY_MAX_MS = 300000
 SYSTEM = (
@@ -138,15 +143,35 @@ def around(series, onset):
     return signals
 
 
-def unique_deploys(deploys):
-    """Newest first, each (service, version, time) once, at most MAX_DEPLOYS."""
-    seen, out = set(), []
+def unique_deploys(deploys, onset):
+    """Newest first, each (service, version, time) once, at most MAX_DEPLOYS of the last
+    DEPLOY_LOOKBACK_HOURS before the onset; each names the version it replaced (`previous`,
+    from the whole history), the target of a rollback."""
+    seen, history = set(), []
     for d in sorted(deploys, key=lambda d: d.get("at") or "", reverse=True):
         key = (d.get("service"), d.get("version"), d.get("at"))
         if key not in seen:
             seen.add(key)
-            out.append(d)
+            history.append(d)
+    out = []
+    for i, d in enumerate(history):
+        minutes = minutes_before(d, onset)
+        if minutes is not None and minutes > DEPLOY_LOOKBACK_HOURS * 60:
+            continue
+        older = [o for o in history[i + 1 :] if o.get("service") == d.get("service")]
+        changed = [o["version"] for o in older if o.get("version") != d.get("version")]
+        out.append({**d, "previous": changed[0] if changed else None})
     return out[:MAX_DEPLOYS]
+
+
+def rollback_action(service, deploy):
+    version = deploy["version"]
+    if deploy.get("previous"):
+        return f"Roll {service} back to {deploy['previous']} (the version before {version})"
+    return (
+        f"Roll {service} back to the version before {deploy['version']} (none deployed in the "
+        f"last {HISTORY_HOURS // 24} days: check your deploy history)"
+    )
 
 
 def minutes_before(deploy, onset):
@@ -158,6 +183,13 @@ def minutes_before(deploy, onset):
     if at.tzinfo is None:
         at = at.replace(tzinfo=datetime.UTC)
     return (onset - at.timestamp()) / 60
+
+
+def llm_trouble(err):
+    message = str(err)
+    if "no LLM is configured" in message or "not configured" in message:
+        return NOT_CONFIGURED
+    return f"LLM unavailable: {message}"
 
 
 def backoff_ms(attempt):
@@ -189,11 +221,15 @@ def evidence(signals, deploys, onset):
     for d in deploys:
         minutes = minutes_before(d, onset)
         when = "at an unknown time" if minutes is None else f"{minutes:.0f} min before the onset"
-        text = f"deploy {d.get('service')} {d.get('version')} by {d.get('author') or '?'} {when}"
+        after = f" (after {d['previous']})" if d.get("previous") else ""
+        who = d.get("author") or "?"
+        text = f"deploy {d.get('service')} {d.get('version')}{after} by {who} {when}"
         if d.get("description"):
             text = f"{text}: {d['description']}"
         fact = {"id": f"E{len(facts) + 1}", "kind": "deploy", "text": text}
-        facts.append({**fact, "version": d.get("version"), "at": d.get("at")})
+        facts.append(
+            {**fact, "version": d.get("version"), "at": d.get("at"), "previous": d.get("previous")}
+        )
     return facts
 
 
@@ -234,7 +270,7 @@ def rule_hypothesis(service, signals, facts, onset):
             f"{'introduced the errors' if errors else 'made it slower'}.",
             "evidence": [*cite(facts, symptom), deploy["id"]],
             "actions": [
-                f"Roll {service} back to the version before {deploy['version']}",
+                rollback_action(service, deploy),
                 f"Compare the changes in {deploy['version']} with the failing requests' logs",
                 f"Hold further deploys of {service} until it is healthy",
             ],
@@ -322,17 +358,58 @@ def parse_answer(text, facts):
     }
 
 
+def alert_quote(incident):
+    """The alert's own figures, labelled with the alert's window: the summary repeats them
+    rather than its finer ones, so the alert and the summary agree on the same window."""
+    features, window = incident.get("features") or {}, incident.get("window") or {}
+    names = [s for s in incident.get("signals") or [] if s in features] or [
+        s for s in DETAIL_SIGNALS if s in features
+    ]
+    figures = [
+        f"{s} {show(s, features[s].get('now'))} (baseline {show(s, features[s].get('baseline'))})"
+        for s in names
+    ]
+    text = f"Alert: {incident.get('reason') or 'no reason given'}"
+    if figures:
+        text = f"{text} - {', '.join(figures)}"
+    if window.get("recent_seconds") and window.get("baseline_minutes"):
+        rate = (
+            f"{round(window['rate_seconds'] / 60)}-min rates, "
+            if window.get("rate_seconds")
+            else ""
+        )
+        text = (
+            f"{text} (health-check: {rate}last {window['recent_seconds']} s vs the "
+            f"{window['baseline_minutes']} min before)"
+        )
+    return text
+
+
+def renumbered(cited):
+    """The summary numbers the evidence it shows E1, E2... with no gaps; returns the new ids
+    by old id, and a function rewriting references (E6 -> E2) in the hypothesis and actions."""
+    new_ids = {f["id"]: f"E{n}" for n, f in enumerate(cited, start=1)}
+
+    def rewrite(text):
+        return re.sub(r"\bE\d+\b", lambda m: new_ids.get(m.group(0), m.group(0)), text)
+
+    return new_ids, rewrite
+
+
 def summary(incident, verdict, facts):
     cited = [f for f in facts if f["id"] in verdict["evidence"]] or facts
+    new_ids, rewrite = renumbered(cited)
     by = "LLM" if verdict["decided_by"] == "llm" else f"rules ({verdict['llm_error']})"
     lines = [
         f"[{incident['severity']}] {incident['service']}: suspected cause {verdict['cause']} "
         f"(incident {incident['incident_id']})",
-        verdict["hypothesis"],
-        "Evidence:",
-        *[f"- {f['id']} {f['text']}" for f in cited],
+        alert_quote(incident),
+        rewrite(verdict["hypothesis"]),
+        f"Evidence (triage: {DETAIL_RATE_MINUTES}-min rates every {DETAIL_STEP_SECONDS} s, "
+        f"from {PRE_ONSET_MINUTES} min before the onset):",
+        *[f"- {new_ids[f['id']]} {f['text']}" for f in cited],
         "Recommended actions:",
-        *[f"- {a}" for a in verdict["actions"]],
+        *[f"- {rewrite(a)}" for a in verdict["actions"]],
         f"Hypothesis by: {by}",
     ]
     return "\n".join(lines)
@@ -400,11 +477,12 @@ def incident_triage(ctx):
         for source in DEPLOY_SOURCES:
             try:
                 found += ctx.capabilities.deploys.recent(
-                    service=service, hours=DEPLOY_LOOKBACK_HOURS, source=source
+                    service=service, hours=HISTORY_HOURS, source=source
                 )
             except skill.CapabilityError as err:
                 problems.append(f"{source}: {err}")
-        return {"deploys": unique_deploys(found), "problems": problems}
+        onset = reported_onset or datetime.datetime.now(datetime.UTC).timestamp()
+        return {"deploys": unique_deploys(found, onset), "problems": problems}
 
     metrics = ctx.step.run("fetch-metrics", fetch_metrics)
     deploys = ctx.step.run("fetch-deploys", fetch_deploys)
@@ -420,15 +498,17 @@ def incident_triage(ctx):
             parsed = parse_answer(answer["text"], facts)
             error = None if parsed else "the LLM's answer was not usable JSON"
         except skill.LLMError as err:
-            parsed, error = None, f"LLM unavailable: {err}"
+            parsed, error = None, llm_trouble(err)
         if parsed:
             return {**parsed, "decided_by": "llm", "fallback": False}
         return {**rules, "decided_by": "rules", "fallback": True, "llm_error": error}
 
     verdict = ctx.step.run("hypothesize", hypothesize)
     text = summary(incident, verdict, facts)
+    hint = NOT_CONFIGURED_HINT if verdict.get("llm_error") == NOT_CONFIGURED else None
     ctx.step.run(
-        "post-summary", lambda: ctx.capabilities.notify.post(CHANNEL, text, thread=incident_id)
+        "post-summary",
+        lambda: ctx.capabilities.notify.post(CHANNEL, text, thread=incident_id, hint=hint),
     )
     return {
         "incident_id": incident_id,

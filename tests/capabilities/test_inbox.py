@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from loopwright.cli import app
 from skills_core.capabilities import (
     CapabilityDenied,
     CapabilityNotConfigured,
@@ -26,8 +28,34 @@ def test_slack_falls_back_to_the_inbox_when_not_configured(
     skill = grant(notify={"channels": ["slack"]})
     result = notify.post(skill, PostRequest(channel="slack", text="hi", dedupe_key="k"))
     assert (result.channel, result.requested_channel) == ("inbox", "slack")
+    assert result.delivered == "inbox — Slack not configured"
+    assert result.model_dump()["delivered"] == "inbox — Slack not configured"  # what skills get
     (message,) = read_inbox(store)
     assert (message.channel, message.skill_id, message.text) == ("slack", "test-skill", "hi")
+    assert message.delivered == "inbox — Slack not configured"
+
+
+def test_the_inbox_command_says_where_a_message_was_delivered(
+    tmp_path: Path, store: CapabilityStore
+) -> None:
+    notify = NotifyService(make_settings(tmp_path), store)
+    notify.post(
+        grant(notify={"channels": ["slack"]}),
+        PostRequest(channel="slack", text="a", dedupe_key="1"),
+    )
+    notify.post(
+        grant(notify={"channels": ["inbox"]}),
+        PostRequest(channel="inbox", text="b", dedupe_key="2"),
+    )
+    db = store.path
+    out = CliRunner().invoke(app, ["inbox", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    heads = [line for line in out.output.splitlines() if "test-skill" in line]
+    assert heads[0].endswith("test-skill → inbox — Slack not configured")
+    assert heads[1].endswith("test-skill → inbox")
+    assert "#slack" not in out.output
+    as_json = CliRunner().invoke(app, ["inbox", "--db", str(db), "--json"])
+    assert '"delivered":"inbox — Slack not configured"' in as_json.output
 
 
 def test_without_fallback_an_unconfigured_channel_is_an_error(

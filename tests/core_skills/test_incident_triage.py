@@ -75,7 +75,37 @@ def test_a_bad_deploy_is_named_with_its_evidence() -> None:
     assert [f["kind"] for f in cited] == ["error_rate", "deploy"]
     assert cited[1]["version"] == "v2.15.0" and "3 min before the onset" in cited[1]["text"]
     assert "v2.15.0" in out["hypothesis"]
-    assert out["actions"][0] == "Roll checkout back to the version before v2.15.0"
+    assert cited[1]["previous"] == "v2.14.0" and "v2.15.0 (after v2.14.0)" in cited[1]["text"]
+    assert out["actions"][0] == "Roll checkout back to v2.14.0 (the version before v2.15.0)"
+
+
+def test_the_rollback_target_is_the_previous_version_of_the_same_service() -> None:
+    recorded = snapshot("triage_error_burst")
+    history = [
+        {"service": "checkout", "version": "v2.15.0", "at": "2024-01-01T11:47:00Z"},
+        {"service": "checkout", "version": "v2.15.0", "at": "2024-01-01T11:40:00Z"},
+        {"service": "payments", "version": "v9.0.0", "at": "2024-01-01T10:00:00Z"},
+        # older than the evidence window, still the version a rollback returns to
+        {"service": "checkout", "version": "v2.13.2", "at": "2023-12-30T09:00:00Z"},
+    ]
+    fixtures = {"metrics.query_range": recorded["query_range"], "deploys.recent": history}
+    event = {"name": "health/incident.opened", "data": recorded["event"]}
+    result = run("incident-triage", event, fixtures=fixtures, faults=NO_LLM)
+    out = result.return_value
+    assert out["actions"][0] == "Roll checkout back to v2.13.2 (the version before v2.15.0)"
+    deploys = [f for f in out["facts"] if f["kind"] == "deploy"]
+    assert "2023-12-30T09:00:00Z" not in [f["at"] for f in deploys]  # outside the window
+    [call, *_] = [c for c in result.capability_calls if c.method == "recent"]
+    assert call.args["hours"] == 7 * 24
+
+
+def test_without_an_earlier_deploy_the_rollback_says_so() -> None:
+    recorded = snapshot("triage_error_burst")
+    history = [recorded["deploys"][0]]
+    fixtures = {"metrics.query_range": recorded["query_range"], "deploys.recent": history}
+    event = {"name": "health/incident.opened", "data": recorded["event"]}
+    out = run("incident-triage", event, fixtures=fixtures, faults=NO_LLM).return_value
+    assert out["actions"][0].startswith("Roll checkout back to the version before v2.15.0 (none")
 
 
 def test_the_summary_goes_to_the_incidents_thread() -> None:
@@ -88,9 +118,48 @@ def test_the_summary_goes_to_the_incidents_thread() -> None:
     assert announce["text"].startswith("[critical] checkout: error rate 30.2%")
     text = summary["text"]
     assert text.startswith(f"[critical] checkout: suspected cause deploy (incident {incident})")
-    for part in ["Evidence:", "- E2 error_rate: 0.4% before the onset", "Recommended actions:"]:
+    for part in ["Evidence (triage: 2-min rates every 30 s", "Recommended actions:"]:
         assert part in text
     assert text.endswith("Hypothesis by: rules (LLM unavailable: injected fault for llm.complete)")
+
+
+def test_the_summary_quotes_the_alerts_figures_for_the_alerts_window() -> None:
+    """health-check's figures (5-min rates, last minutes vs. baseline) and triage's finer ones
+    differ; the summary quotes the alert's as the alert's and labels its own."""
+    fixtures = {"metrics.query_range": snapshot("critical_error_burst")["query_range"]}
+    check = run("health-check", fixtures=fixtures, faults=NO_LLM)
+    [sent] = [e for s in check.steps if s.op == "send_event" for e in s.detail["events"]]
+    alert = sent["data"]
+    assert alert["signals"] == ["error_rate"]
+    assert alert["window"] == {"rate_seconds": 300, "recent_seconds": 180, "baseline_minutes": 360}
+    recorded = snapshot("triage_error_burst")
+    fixtures = {
+        "metrics.query_range": recorded["query_range"],
+        "deploys.recent": recorded["deploys"],
+    }
+    event = {"name": "health/incident.opened", "data": alert}
+    result = run("incident-triage", event, fixtures=fixtures, faults=NO_LLM)
+    announce, summary = (p["text"] for p in posts(result))
+    now = alert["features"]["error_rate"]["now"]
+    base = alert["features"]["error_rate"]["baseline"]
+    figure = f"error_rate {now:.1%} (baseline {base:.1%})"
+    quoted = f"Alert: {alert['reason']} - {figure} (health-check: 5-min rates, last 180 s vs the 360 min before)"
+    assert quoted in summary.splitlines()
+    assert alert["reason"] in announce  # the same figures as the announcement
+    assert f"{now:.1%}" in alert["reason"]
+
+
+def test_no_llm_configured_is_said_briefly_and_the_how_to_left_to_the_platform() -> None:
+    """How to configure an LLM is the platform's hint, posted at most once a day."""
+    missing = "LLMUnavailable: no LLM is configured: set LOOPWRIGHT_LLM_BASE_URL (any …)"
+    result = triage("triage_error_burst", faults={"llm": missing})
+    summary = posts(result)[-1]
+    assert summary["text"].endswith("Hypothesis by: rules (LLM unavailable: no LLM is configured)")
+    assert "LOOPWRIGHT_LLM_BASE_URL" not in summary["text"]
+    [call] = [c for c in result.capability_calls if c.method == "post" and "hint" in c.args]
+    assert call.args["hint"] == "llm-not-configured"
+    other = triage("triage_error_burst", faults=NO_LLM)  # down, not unconfigured: no hint
+    assert not [c for c in other.capability_calls if "hint" in c.args]
 
 
 def test_the_llm_hypothesis_is_used_with_the_evidence_it_cites() -> None:
@@ -109,7 +178,24 @@ def test_the_llm_hypothesis_is_used_with_the_evidence_it_cites() -> None:
     prompt = call.args["prompt"]
     assert "Incident checkout-20240101T1150Z" in prompt and "E6 deploy checkout v2.15.0" in prompt
     summary = posts(result)[-1]["text"]
-    assert "- E6 deploy checkout v2.15.0" in summary and "- E1 " not in summary
+    # the summary shows what was cited, numbered E1, E2 without gaps
+    assert "- E2 deploy checkout v2.15.0" in summary and "- E6 " not in summary
+    assert "- E1 error_rate" in summary
+    assert [line[:4] for line in summary.splitlines() if line.startswith("- E")] == ["- E1", "- E2"]
+
+
+def test_references_in_the_summary_follow_the_renumbering() -> None:
+    answer = {
+        "cause": "deploy",
+        "hypothesis": "E6 (v2.15.0) came 3 min before the errors in E2.",
+        "evidence": ["E2", "E6"],
+        "actions": ["Roll back the deploy in E6"],
+    }
+    result = triage("triage_error_burst", llm={"text": json.dumps(answer), "usd": 0.01})
+    summary = posts(result)[-1]["text"]
+    assert "E2 (v2.15.0) came 3 min before the errors in E1." in summary
+    assert "- Roll back the deploy in E2" in summary
+    assert result.return_value["evidence"] == ["E2", "E6"]  # the run keeps the facts' own ids
     assert summary.endswith("Hypothesis by: LLM")
 
 

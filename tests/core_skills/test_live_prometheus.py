@@ -122,7 +122,7 @@ def test_a_bad_deploy_is_critical_and_triage_blames_it(
             found = DeploysService(settings, store).recent(GRANT, service="checkout", hours=6)
         finally:
             store.close()
-        deploys = TRIAGE.unique_deploys([d.model_dump(mode="json") for d in found])
+        deploys = TRIAGE.unique_deploys([d.model_dump(mode="json") for d in found], onset)
         facts = TRIAGE.evidence(signals, deploys, onset)
         hypothesis = TRIAGE.rule_hypothesis("checkout", signals, facts, onset)
         assert hypothesis["cause"] == "deploy", (hypothesis, facts)

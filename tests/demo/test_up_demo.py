@@ -130,7 +130,7 @@ def test_an_injected_incident_reaches_the_inbox_as_a_triage_summary(platform: Pl
     detected = time.monotonic() - started
 
     def summary() -> InboxMessage | None:
-        return next((m for m in platform.inbox(incident) if "Evidence:" in m.text), None)
+        return next((m for m in platform.inbox(incident) if "Evidence (triage" in m.text), None)
 
     posted = summary()
     while posted is None and time.monotonic() - started < DEADLINE_S + 30:

@@ -16,7 +16,7 @@ import pydantic
 
 from ..store import CapabilityStore
 from .ledger import lookup, save_posted, save_thread_root, thread_root
-from .messages import PostRequest, PostResult
+from .messages import PostRequest, PostResult, delivered_to
 
 CHANNEL = "inbox"
 
@@ -40,6 +40,12 @@ class InboxMessage(pydantic.BaseModel):
     def message_id(self) -> str:
         """The id feedback names (``loopwright feedback inbox:N useful``)."""
         return f"inbox:{self.id}"
+
+    @pydantic.computed_field  # type: ignore[prop-decorator]
+    @property
+    def delivered(self) -> str:
+        """``inbox``, or ``inbox — Slack not configured`` when the skill asked for Slack."""
+        return delivered_to(CHANNEL, self.channel)
 
 
 def post_once(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pydantic
 
+from .hints import HINTS, unknown_hint
+
 #: Slack truncates above 40,000 characters; refuse earlier than it would mangle.
 MAX_TEXT = 40_000
 
@@ -19,6 +21,15 @@ class PostRequest(pydantic.BaseModel):
     dedupe_key: str = pydantic.Field(min_length=1, max_length=300)
     #: The run that posts (the platform fills it in), so feedback finds the run's decisions.
     run_id: str | None = pydantic.Field(default=None, max_length=200)
+    #: A hint the platform appends at most once a day per channel (``hints.HINTS``).
+    hint: str | None = None
+
+    @pydantic.field_validator("hint")
+    @classmethod
+    def _known_hint(cls, hint: str | None) -> str | None:
+        if hint is not None and hint not in HINTS:
+            raise ValueError(unknown_hint(hint))
+        return hint
 
 
 class PostResult(pydantic.BaseModel):
@@ -36,3 +47,20 @@ class PostResult(pydantic.BaseModel):
     #: True when an earlier attempt may have posted and the channel cannot tell (webhooks).
     uncertain: bool = False
     run_id: str | None = None
+
+    @pydantic.computed_field  # type: ignore[prop-decorator]
+    @property
+    def delivered(self) -> str:
+        """Where it went, for people: ``inbox — Slack not configured`` rather than ``#slack``."""
+        return delivered_to(self.channel, self.requested_channel)
+
+
+#: How people know the channels a skill can ask for.
+CHANNEL_NAMES = {"slack": "Slack", "inbox": "inbox"}
+
+
+def delivered_to(channel: str, requested: str) -> str:
+    """``slack``; ``inbox``; or ``inbox — Slack not configured`` when it fell back."""
+    if channel == requested:
+        return channel
+    return f"{channel} — {CHANNEL_NAMES.get(requested, requested)} not configured"

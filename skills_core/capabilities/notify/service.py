@@ -32,6 +32,7 @@ from ..settings import (
 )
 from ..store import CapabilityStore
 from . import inbox
+from .hints import with_hint
 from .ledger import PostLedger
 from .messages import PostRequest, PostResult
 
@@ -63,6 +64,11 @@ class NotifyService:
     def post(self, grant: Grant, request: PostRequest) -> PostResult:
         requested = grant.notify_channel(request.channel)
         name, config = self._resolve(requested)
+        if request.hint is not None:
+            text = with_hint(
+                self._store, request.text, request.hint, channel=name, dedupe_key=request.dedupe_key
+            )
+            request = request.model_copy(update={"text": text, "hint": None})
         if isinstance(config, InboxChannel):
             return inbox.post_once(self._store, grant.skill_id, request, requested)
         transport = self._transports[name]
