@@ -280,10 +280,18 @@ def check_disk(context: DoctorContext) -> Iterator[Finding]:
         yield Finding("disk", "fail", f"cannot write under {path}: {err}")
 
 
+def check_config(_: DoctorContext) -> Iterator[Finding]:
+    """loopwright.toml validates, and each health-check signal's query answers on Prometheus."""
+    from .config.checks import config_checks
+
+    yield from config_checks()
+
+
 #: In display order. Colleagues add checks by appending here.
 CHECKS: list[Check] = [
     check_python,
     check_folders,
+    check_config,
     check_capability_settings,
     check_llm,
     check_prometheus,

@@ -134,3 +134,11 @@ def test_a_check_that_crashes_is_reported_and_the_others_still_run() -> None:
     findings = run_checks(DoctorContext(), [check_broken, *CHECKS[:1]])
     assert findings[0] == Finding("broken", "fail", "the check itself failed: RuntimeError: boom")
     assert findings[1].area == "python"
+
+
+def test_a_broken_config_file_is_named_and_fails_the_doctor(tmp_path: Path) -> None:
+    bad = tmp_path / "loopwright.toml"
+    bad.write_text("[metrics]\nprometheus_urll = 'http://x'\n")
+    code, out = doctor(tmp_path, {"LOOPWRIGHT_CONFIG": str(bad)})
+    assert code == 1, out
+    assert "prometheus_urll" in out  # the unknown key, named

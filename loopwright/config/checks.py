@@ -8,31 +8,20 @@ signal, no Prometheus configured).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 import httpx
+
+from loopwright.doctor import Finding
 
 from .model import ConfigError, LoopwrightConfig, config_path, load_config
 from .signals import health_check_signals
 
 PROMETHEUS_TIMEOUT_S = 10.0
 
-
-Status = Literal["ok", "warn", "fail", "skip"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    area: str
-    status: Status
-    message: str
-    fix: str | None = None
-
-    def to_json(self) -> dict[str, str | None]:
-        return dataclasses.asdict(self)
+#: One finding, in `loopwright doctor`'s shape (the doctor runs these checks too).
+Check = Finding
 
 
 def config_checks(
