@@ -24,3 +24,12 @@ def _block_paid_model_requests() -> Iterator[None]:
     kill_switch.ALLOW_MODEL_REQUESTS = False
     yield
     kill_switch.ALLOW_MODEL_REQUESTS = previous
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API keeps an event loop running in the
+    main thread from the first browser test to the end of the session."""
+    browser = [i for i in items if "chromium" in getattr(i, "fixturenames", ())]
+    if browser:
+        rest = [i for i in items if "chromium" not in getattr(i, "fixturenames", ())]
+        items[:] = rest + browser

@@ -17,9 +17,10 @@ SHOTS = Path(__file__).parent / ".screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
-# Module scope: Playwright's sync API keeps an event loop running in the main thread while it
-# is open, which would break every later test that calls asyncio.run().
-@pytest.fixture(scope="module")
+# Session scope: one browser for every console test. Playwright's sync API keeps an event loop
+# running in the main thread while it is open, so tests/conftest.py runs the console tests last
+# (a later test calling asyncio.run() would fail; reopening Playwright per module hangs).
+@pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
