@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ def test_the_inbox_command_says_where_a_message_was_delivered(
     assert heads[1].endswith("test-skill → inbox")
     assert "#slack" not in out.output
     as_json = CliRunner().invoke(app, ["inbox", "--db", str(db), "--json"])
-    assert '"delivered":"inbox — Slack not configured"' in as_json.output
+    rows = [json.loads(line) for line in as_json.output.splitlines() if line.strip()]
+    assert "inbox — Slack not configured" in [r["delivered"] for r in rows]
 
 
 def test_without_fallback_an_unconfigured_channel_is_an_error(

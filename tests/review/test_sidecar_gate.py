@@ -132,5 +132,8 @@ def test_sidecar_serves_the_review_functions_and_routes(
             assert "Europe/Paris 0 6 * * 1" in json.dumps(found[f"{settings.app_id}-weekly-review"])
             api = httpx.Client(base_url=settings.origin)
             bad = api.post("/v1/feedback", json={"message_id": "inbox:5", "label": "useful"})
-            assert bad.status_code == 404 and "unknown message id 'inbox:5'" in bad.json()["detail"]
+            assert (
+                bad.status_code == 404
+                and "unknown message id 'inbox:5'" in bad.json()["error"]["message"]
+            )
             assert api.get("/v1/review/proposals").json() == {"data": []}
