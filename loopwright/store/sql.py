@@ -1,31 +1,59 @@
 """Portable statements the two dialects spell differently: insert-or-ignore and upsert.
 
 Both SQLite (3.24+) and PostgreSQL speak ``INSERT ... ON CONFLICT``; SQLAlchemy builds it per
-dialect, so callers name the table, the values and the key, never the dialect.
+dialect, so callers name the table, the values and the key, never the dialect. Each statement
+shape is built once and executed with bound values: building it per call cost more than the
+write itself (the ledger writes one per step).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"store dialect {conn.dialect.name!r} is not supported")
+
+def _insert(dialect: str, table: sa.Table) -> Any:
+    try:
+        return _INSERTS[dialect](table)
+    except KeyError:
+        raise NotImplementedError(f"store dialect {dialect!r} is not supported") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _ignoring(dialect: str, table: sa.Table) -> Any:
+    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
+    stmt = _insert(dialect, table).on_conflict_do_nothing()
+    return stmt.returning(*table.primary_key.columns)
+
+
+@functools.lru_cache(maxsize=256)
+def _upserting(
+    dialect: str,
+    table: sa.Table,
+    key: tuple[str, ...],
+    replace: tuple[str, ...],
+    add: tuple[str, ...],
+    fill: tuple[str, ...],
+) -> Any:
+    stmt = _insert(dialect, table)
+    changes: dict[str, Any] = {name: stmt.excluded[name] for name in replace}
+    changes.update({name: table.c[name] + stmt.excluded[name] for name in add})
+    changes.update({name: sa.func.coalesce(stmt.excluded[name], table.c[name]) for name in fill})
+    if changes:
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
+    return stmt.on_conflict_do_nothing(index_elements=list(key))
 
 
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> bool:
     """Insert a row unless one with the same key exists; True when it was inserted."""
-    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing()
-    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+    stmt = _ignoring(conn.dialect.name, table)
+    return conn.execute(stmt, dict(values)).first() is not None
 
 
 def upsert(
@@ -41,12 +69,5 @@ def upsert(
     """Insert a row, or on a key conflict overwrite the ``replace`` columns, add the new
     values to the ``add`` columns (counters) and overwrite the ``fill`` columns only with
     non-null values, atomically in one statement."""
-    stmt = _insert(conn, table).values(**values)
-    changes: dict[str, Any] = {name: stmt.excluded[name] for name in replace}
-    changes.update({name: table.c[name] + stmt.excluded[name] for name in add})
-    changes.update({name: sa.func.coalesce(stmt.excluded[name], table.c[name]) for name in fill})
-    if changes:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    conn.execute(stmt)
+    stmt = _upserting(conn.dialect.name, table, tuple(key), tuple(replace), tuple(add), tuple(fill))
+    conn.execute(stmt, dict(values))
