@@ -400,6 +400,13 @@ def health_check(ctx):
         "checked_at": seen["checked_at"],
         "services": verdicts,
         "incidents": [i["incident_id"] for i in incidents],
+        # every service's current incident, not only those this check opened: a check
+        # that lost a race with another run (cron tick, a retry) still names it
+        "open_incidents": {
+            s: t["incident"]["id"]
+            for s, t in tracked.items()
+            if t.get("incident") and t["incident"]["state"] == "open"
+        },
         "lifecycle": {s: t["action"] for s, t in tracked.items()},
         "decisions": [decision(s, v, seen["checked_at"]) for s, v in verdicts.items()],
     }

@@ -58,6 +58,8 @@ def test_rules_classify_each_snapshot_when_the_llm_is_unavailable(snap: str) -> 
     events = sent_events(result)
     assert sorted(e["data"]["service"] for e in events) == unhealthy
     assert result.return_value["incidents"] == [e["data"]["incident_id"] for e in events]
+    opened = {e["data"]["service"]: e["data"]["incident_id"] for e in events}
+    assert result.return_value["open_incidents"] == opened
     assert all(e["id"] == e["data"]["triage_key"] for e in events)
 
 
@@ -160,6 +162,7 @@ def test_an_unusable_llm_label_falls_back_to_rules() -> None:
 def test_a_normal_fleet_opens_no_incident() -> None:
     result = check("normal", llm={"label": "normal", "reason": "usual noise", "usd": 0.0})
     assert result.return_value["incidents"] == []
+    assert result.return_value["open_incidents"] == {}
     # fetch, then per service one classify and one track-incident; nothing posted or sent
     assert [s.id.split(":")[0] for s in result.steps] == ["fetch-signals"] + ["classify"] * 3 + [
         "track-incident"
