@@ -89,12 +89,13 @@ def caps_path_from_env() -> Path:
 
 
 def attach(sidecar: Any, api: Any) -> None:
-    """Add the weekly function to the sidecar's app and the review's routes to its API."""
-    from loopwright.ledger import LedgerReader
+    """Add the weekly function to the sidecar's app and the review's routes to its API.
+
+    The cron watchdog is not here: it is the core skill ``cron-watchdog``
+    (``skills_core/skills/cron_watchdog.py``), sandboxed like any skill."""
     from loopwright.store import open_store
 
     from .api import feedback_router
-    from .watchdog_function import watchdog_function
     from .weekly import weekly_function
 
     store = getattr(sidecar, "store", None) or open_store(None)
@@ -106,9 +107,6 @@ def attach(sidecar: Any, api: Any) -> None:
         return build_review(store, url, caps)
 
     sidecar.platform_functions.append(lambda client: weekly_function(client, build))
-    sidecar.platform_functions.append(
-        lambda client: watchdog_function(client, lambda: LedgerReader(store), caps)
-    )
     api.include_router(feedback_router(build, lambda: CapabilityMessages(caps)))
     secret = os.environ.get("LOOPWRIGHT_SLACK_SIGNING_SECRET")
     if secret:  # reactions come in only when Slack can sign them

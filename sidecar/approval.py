@@ -82,6 +82,9 @@ class ApprovalPolicy:
                 )
         if caps.incidents:
             reasons.append("tracks incidents (it can open and resolve them)")
+        if caps.ledger:
+            read = "every skill" if "*" in caps.ledger.skills else sorted(caps.ledger.skills)
+            reasons.append(f"reads the run history and schedules of {read}")
         foreign = sorted(set(manifest.emit_grants) - self.auto_emit_grants)
         if foreign:
             reasons.append(f"sends events of other namespaces (emit_grants) {foreign}")

@@ -20,16 +20,19 @@ from typing import Any
 import inngest
 
 from loopwright.engine_client import EngineClient, EngineError, EngineTarget
+from loopwright.ledger import LedgerReader
 from loopwright.ledger.middleware import LedgerRecorder
 from loopwright.ledger.retention import Retention, retention_days
 from loopwright.store import open_store
 from skills_core.capabilities.incidents import IncidentStore, incident_policy
+from skills_core.capabilities.ledger import LedgerView
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
 
 from .app import SENTINEL_FN_ID, FunctionSet, PlatformFunction, SkillsApp
 from .approval_notices import ApprovalNotices
 from .capabilities import CapabilityProvider
+from .capabilities.ledger import WithLedger, registry_schedules
 from .capabilities.platform import PlatformCapabilityProvider
 from .catalog import Catalog
 from .checker import Checker, WarmSandboxes
@@ -103,10 +106,16 @@ class Sidecar:
             launcher=self.launcher,
         )
         self.metrics = SidecarMetrics(self.registry, self.pool.stats)
+        # Skills granted `ledger` read this sidecar's own registry and run ledger.
+        ledger_view = LedgerView(
+            lambda: registry_schedules(self.registry), LedgerReader(self.store)
+        )
         self.runner = Runner(
             self.registry,
             self.pool,
-            self.provider,
+            WithLedger(
+                self.provider, ledger_view, lambda: frozenset(c.skill_id for c in self.core)
+            ),
             app_id=settings.app_id,
             metrics=self.metrics,
             refusal=self.isolation_refusal,

@@ -159,4 +159,5 @@ class FakeCapabilityProvider:
             llm=fake.llm,
             http=fake.http,
             incidents=fake.incidents,
+            ledger=fake.ledger,
         )

@@ -27,7 +27,7 @@ from .errors import (
     SkillViolation,
 )
 from .exposure import Exposed
-from .grants import CapabilityGrants, HttpGrant, IncidentsGrant, LLMGrant
+from .grants import CapabilityGrants, HttpGrant, IncidentsGrant, LedgerGrant, LLMGrant
 from .payload import JSON, to_json_value
 
 MAX_CAPABILITY_RESULT_BYTES = 4 * 1024 * 1024
@@ -84,6 +84,16 @@ class IncidentsBackend(Protocol):
     ) -> JSON: ...
 
 
+class LedgerBackend(Protocol):
+    def cron_skills(self) -> JSON: ...
+
+    def fires(self, skill: str, *, since: float, until: float, function: str | None) -> JSON: ...
+
+    def runs(
+        self, skill: str, *, since: float, until: float, function: str | None, limit: int
+    ) -> JSON: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class CapabilityBackends:
     metrics: MetricsBackend | None = None
@@ -92,6 +102,7 @@ class CapabilityBackends:
     llm: LLMBackend | None = None
     http: HttpBackend | None = None
     incidents: IncidentsBackend | None = None
+    ledger: LedgerBackend | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -373,6 +384,67 @@ class IncidentsGate(_Gate):
 INCIDENT_LABELS = ("normal", "degraded", "critical")
 
 
+class LedgerGate(_Gate):
+    """``ctx.capabilities.ledger``: cron schedules and run history, read only (docs/SKILLS.md)."""
+
+    __slots__ = ("_skills",)
+    capability = "ledger"
+    public = frozenset({"cron_skills", "fires", "runs"})
+
+    def __init__(self, backend: LedgerBackend, record: CallRecorder, grant: LedgerGrant):
+        super().__init__(backend, record)
+        self._skills = None if "*" in grant.skills else frozenset(grant.skills)
+
+    def cron_skills(self) -> JSON:
+        backend: LedgerBackend = self._backend  # type: ignore[assignment]
+        found = self._call("cron_skills", {}, lambda _key: backend.cron_skills())
+        if self._skills is None or not isinstance(found, list):
+            return found
+        return [s for s in found if isinstance(s, dict) and s.get("skill_id") in self._skills]
+
+    def fires(self, skill: str, *, since: float, until: float, function: str | None = None) -> JSON:
+        self._check_skill(skill)
+        backend: LedgerBackend = self._backend  # type: ignore[assignment]
+        args: dict[str, JSON] = {
+            "skill": skill, "since": since, "until": until, "function": function
+        }  # fmt: skip
+        return self._call(
+            "fires",
+            args,
+            lambda _key: backend.fires(skill, since=since, until=until, function=function),
+        )
+
+    def runs(
+        self,
+        skill: str,
+        *,
+        since: float,
+        until: float,
+        function: str | None = None,
+        limit: int = 500,
+    ) -> JSON:
+        self._check_skill(skill)
+        backend: LedgerBackend = self._backend  # type: ignore[assignment]
+        args: dict[str, JSON] = {
+            "skill": skill, "since": since, "until": until, "function": function, "limit": limit
+        }  # fmt: skip
+        return self._call(
+            "runs",
+            args,
+            lambda _key: backend.runs(
+                skill, since=since, until=until, function=function, limit=limit
+            ),
+        )
+
+    def _check_skill(self, skill: object) -> None:
+        if not isinstance(skill, str) or not skill:
+            raise CapabilityError(f"ledger: name a skill id, not {skill!r}")
+        if self._skills is not None and skill not in self._skills:
+            raise CapabilityDenied(
+                f"skill {skill!r} is not granted; the manifest allows {sorted(self._skills)}"
+            )
+
+
 class Capabilities(Exposed):
     """``ctx.capabilities``: exposes exactly the granted capabilities."""
 
@@ -416,4 +488,6 @@ def build_capabilities(
         gates["http"] = HttpGate(backends.http, record, grants.http)
     if grants.incidents and backends.incidents:
         gates["incidents"] = IncidentsGate(backends.incidents, record, grants.incidents)
+    if grants.ledger and backends.ledger:
+        gates["ledger"] = LedgerGate(backends.ledger, record, grants.ledger)
     return Capabilities(gates)

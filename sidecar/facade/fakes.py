@@ -51,6 +51,7 @@ class FakeCapabilities:
             llm=FakeLLM(self),
             http=FakeHttp(self),
             incidents=FakeIncidents(self),
+            ledger=FakeLedger(self),
         )
 
 
@@ -177,3 +178,42 @@ class FakeIncidents:
                 "incident": incident if opened else None,
             },
         )
+
+
+class FakeLedger:
+    """The dry run's ledger: no cron skills and no runs, unless fixtures give them.
+
+    ``ledger.cron_skills`` is the list of schedules; ``ledger.runs`` and ``ledger.fires`` map a
+    skill id to its runs (``started_at``, ``status``...) and fire times, which the fake filters
+    to the window asked for. Without ``ledger.fires``, a skill fires every
+    ``interval_seconds`` on the epoch's grid from its ``active_since`` (no cron parser here).
+    """
+
+    def __init__(self, fake: FakeCapabilities) -> None:
+        self._fake = fake
+
+    def cron_skills(self) -> JSON:
+        return self._fake.answer("ledger.cron_skills", [])
+
+    def fires(self, skill: str, *, since: float, until: float, function: str | None) -> JSON:
+        given = self._fake.answer("ledger.fires", {})
+        if isinstance(given, dict) and skill in given:
+            return [t for t in given[skill] if since < t <= until]
+        schedules = self._fake.answer("ledger.cron_skills", [])
+        mine = [s for s in schedules if isinstance(s, dict) and s.get("skill_id") == skill]
+        if not mine:
+            return []
+        interval = float(mine[0]["interval_seconds"])
+        start = max(since, float(mine[0].get("active_since") or since))
+        first = (start // interval + 1) * interval
+        count = max(0, int((until - first) // interval) + 1)
+        return [first + n * interval for n in range(min(count, 1000))]
+
+    def runs(
+        self, skill: str, *, since: float, until: float, function: str | None, limit: int
+    ) -> JSON:
+        given = self._fake.answer("ledger.runs", {})
+        runs = given.get(skill, []) if isinstance(given, dict) else []
+        inside = [r for r in runs if since <= r["started_at"] < until]
+        inside.sort(key=lambda r: r["started_at"], reverse=True)
+        return {"runs": inside[:limit], "more": len(inside) > limit}

@@ -86,6 +86,15 @@ class IncidentsGrant(_Grant):
     services: list[SourceName] = pydantic.Field(default_factory=list, max_length=200)
 
 
+#: A skill id, or ``*``: every skill (only a core skill may hold it; docs/SKILLS.md).
+SkillRef = Annotated[str, pydantic.StringConstraints(pattern=r"^(\*|[a-z][a-z0-9-]{0,62})$")]
+
+
+class LedgerGrant(_Grant):
+    #: Read the schedules and runs of these skills; ``["*"]``: every skill (core skills only).
+    skills: list[SkillRef] = pydantic.Field(min_length=1, max_length=200)
+
+
 class CapabilityGrants(_Grant):
     metrics: MetricsGrant | None = None
     deploys: DeploysGrant | None = None
@@ -93,6 +102,7 @@ class CapabilityGrants(_Grant):
     llm: LLMGrant | None = None
     http: HttpGrant | None = None
     incidents: IncidentsGrant | None = None
+    ledger: LedgerGrant | None = None
 
     def granted(self) -> frozenset[str]:
         return frozenset(name for name in type(self).model_fields if getattr(self, name))

@@ -50,6 +50,17 @@ CALLS: dict[tuple[str, str], Call] = {
         onset=a.get("onset"),
         checked_at=a["checked_at"],
     ),
+    ("ledger", "cron_skills"): lambda g, a: g.cron_skills(),
+    ("ledger", "fires"): lambda g, a: g.fires(
+        a["skill"], since=a["since"], until=a["until"], function=a.get("function")
+    ),
+    ("ledger", "runs"): lambda g, a: g.runs(
+        a["skill"],
+        since=a["since"],
+        until=a["until"],
+        function=a.get("function"),
+        limit=a.get("limit", 500),
+    ),
 }
 #: The keyword arguments each call may carry (the worker's remote backends send these).
 ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
@@ -64,6 +75,9 @@ ARGUMENTS: dict[tuple[str, str], frozenset[str]] = {
     ("incidents", "observe"): frozenset(
         {"service", "label", "signals", "reason", "onset", "checked_at"}
     ),
+    ("ledger", "cron_skills"): frozenset(),
+    ("ledger", "fires"): frozenset({"skill", "since", "until", "function"}),
+    ("ledger", "runs"): frozenset({"skill", "since", "until", "function", "limit"}),
 }
 
 

@@ -344,6 +344,23 @@ class RemoteIncidents(_Remote):
         )
 
 
+class RemoteLedger(_Remote):
+    capability = "ledger"
+
+    def cron_skills(self) -> JSON:
+        return self._call("cron_skills")
+
+    def fires(self, skill: str, *, since: float, until: float, function: str | None) -> JSON:
+        return self._call("fires", skill=skill, since=since, until=until, function=function)
+
+    def runs(
+        self, skill: str, *, since: float, until: float, function: str | None, limit: int
+    ) -> JSON:
+        return self._call(
+            "runs", skill=skill, since=since, until=until, function=function, limit=limit
+        )
+
+
 def remote_backends(link: CapabilityLink) -> CapabilityBackends:
     return CapabilityBackends(
         metrics=RemoteMetrics(link),
@@ -352,4 +369,5 @@ def remote_backends(link: CapabilityLink) -> CapabilityBackends:
         llm=RemoteLLM(link),
         http=RemoteHttp(link),
         incidents=RemoteIncidents(link),
+        ledger=RemoteLedger(link),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 CORE_SKILLS_DIR = Path(__file__).resolve().parents[1] / "skills"
-CORE_SKILL_IDS = ("heartbeat", "health-check", "incident-triage")
+CORE_SKILL_IDS = ("heartbeat", "health-check", "incident-triage", "cron-watchdog")
 
 
 def core_skill_path(name: str) -> Path:

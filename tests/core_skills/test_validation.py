@@ -34,8 +34,13 @@ def manifest(src: str) -> dict[str, object]:
 
 def test_the_core_skills_are_exactly_these_files() -> None:
     files = sorted(p.name for p in CORE_SKILLS_DIR.glob("*.py"))
-    assert files == ["health_check.py", "heartbeat.py", "incident_triage.py"]
-    assert sorted(CORE_SKILL_IDS) == ["health-check", "heartbeat", "incident-triage"]
+    assert files == ["cron_watchdog.py", "health_check.py", "heartbeat.py", "incident_triage.py"]
+    assert sorted(CORE_SKILL_IDS) == [
+        "cron-watchdog",
+        "health-check",
+        "heartbeat",
+        "incident-triage",
+    ]
 
 
 @pytest.mark.parametrize("skill_id", CORE_SKILL_IDS)

@@ -128,7 +128,8 @@ def test_sidecar_serves_the_review_functions_and_routes(
                 timeout=30,
                 what="weekly-review registered",
             )
-            assert f"{settings.app_id}-cron-watchdog" in found
+            # the watchdog is a core skill now, not a platform function of the review
+            assert f"{settings.app_id}-cron-watchdog" not in found
             assert "Europe/Paris 0 6 * * 1" in json.dumps(found[f"{settings.app_id}-weekly-review"])
             api = httpx.Client(base_url=settings.origin)
             bad = api.post("/v1/feedback", json={"message_id": "inbox:5", "label": "useful"})
