@@ -177,7 +177,8 @@ def decision(schedule, state, new, checked_at, history):
     fn_id="cron-watchdog",
     trigger=[skill.cron("* * * * *"), skill.event("cron-watchdog/check.requested")],
     retries=2,
-    singleton=skill.singleton("skip"),
+    # One tick at a time; a check asked by hand is not skipped because a tick is running.
+    singleton=skill.singleton("skip", key="event.name"),
 )
 def cron_watchdog(ctx):
     asked = ctx.event.data if ctx.event.name == "cron-watchdog/check.requested" else {}
