@@ -44,6 +44,7 @@ EARLY_SECONDS = 60  # a run this early before its fire still counts for it (cloc
 SILENT_FAILURES = 3
 CATCH_UP_SECONDS = 3600  # after a long outage of the watchdog itself, look back this far
 CHANNEL = "inbox"
+KNOWN_START_SECONDS = 2_592_000  # 30 days; went live longer ago: its first fires are not re-read
 BAD = ("missed", "paused", "late")
 
 
@@ -101,8 +102,8 @@ def describe_gap(schedule, kind, fire, grace):
 def gap_findings(schedule, fires, runs, since, until, known_before):
     """A gap (consecutive bad fires) is alerted once, at its first fire's detection.
 
-    ``known_before``: whether the fire before the first one is known (the skill went live
-    inside the window); otherwise the first fire may continue an older gap and never starts one.
+    ``known_before``: whether the first fire is the skill's first since it went live; otherwise
+    it may continue an older gap, and never starts one.
     """
     grace = grace_for(schedule["interval_seconds"])
     found = []
@@ -147,11 +148,9 @@ def history_window(schedule, since, until, now):
     interval = schedule["interval_seconds"]
     fires_from = since - 2 * interval - grace_for(interval)
     runs_from = min(fires_from, since - (SILENT_FAILURES + 1) * interval)
-    live = schedule["active_since"]
     return {
         "fires": [fires_from, until - grace_for(interval)],
         "runs": [max(runs_from, now - 30 * 86_400), now + 1],
-        "known_before": live is not None and live > fires_from,
     }
 
 
@@ -211,9 +210,17 @@ def cron_watchdog(ctx):
             runs = ctx.capabilities.ledger.runs(
                 name, since=window["runs"][0], until=window["runs"][1], function=fn
             )
+            live, start = schedule["active_since"], window["fires"][0]
+            # Is the window's first fire the first since the skill went live? Otherwise it may
+            # continue an older gap, and never starts one.
+            known = live is not None and start - live <= KNOWN_START_SECONDS
+            if known and live < start:
+                known = not ctx.capabilities.ledger.fires(
+                    name, since=live, until=start, function=fn
+                )
         except skill.CapabilityError as err:
-            return {"fires": [], "runs": [], "error": str(err)}
-        return {"fires": fires, "runs": runs["runs"]}
+            return {"fires": [], "runs": [], "known_before": False, "error": str(err)}
+        return {"fires": fires, "runs": runs["runs"], "known_before": known}
 
     def cron_skills():
         return ctx.capabilities.ledger.cron_skills()
@@ -233,7 +240,7 @@ def cron_watchdog(ctx):
         window = history_window(schedule, since, until, now)
         history = ctx.step.run("read-history", read_history, schedule, window)
         new = gap_findings(
-            schedule, history["fires"], history["runs"], since, until, window["known_before"]
+            schedule, history["fires"], history["runs"], since, until, history["known_before"]
         )
         new += failure_findings(schedule, history["runs"], since, until)
         state = current_state(schedule, history["fires"], history["runs"])
