@@ -108,7 +108,7 @@ class Sidecar:
         self.metrics = SidecarMetrics(self.registry, self.pool.stats)
         # Skills granted `ledger` read this sidecar's own registry and run ledger.
         ledger_view = LedgerView(
-            lambda: registry_schedules(self.registry), LedgerReader(self.store)
+            lambda skill: registry_schedules(self.registry, skill), LedgerReader(self.store)
         )
         self.runner = Runner(
             self.registry,

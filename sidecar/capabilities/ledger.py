@@ -23,13 +23,16 @@ from skills_core.capabilities.ledger import CronSchedule, LedgerView, WindowErro
 from .provider import CapabilityProvider
 
 
-def registry_schedules(registry: Registry) -> list[CronSchedule]:
-    """Every cron function of every skill with an active version, paused or not."""
+def registry_schedules(registry: Registry, skill_id: str | None = None) -> list[CronSchedule]:
+    """Every cron function of every skill (or of ``skill_id``) with an active version, paused
+    or not."""
     from sidecar.catalog import skill_spec
     from sidecar.validation.declarations import CronTriggerSpec
 
     found = []
-    for skill in registry.skills():
+    one = registry.skill(skill_id) if skill_id is not None else None
+    skills = registry.skills() if skill_id is None else [one] if one else []
+    for skill in skills:
         if skill.removed or skill.active_version is None:
             continue
         version = registry.version(skill.id, skill.active_version)

@@ -47,7 +47,9 @@ def record(n: int, status: str = "completed", skill: str = "heartbeat") -> RunRe
 
 
 def view(store: Store) -> LedgerView:
-    return LedgerView(lambda: list(SCHEDULES), LedgerReader(store))
+    return LedgerView(
+        lambda skill: [s for s in SCHEDULES if skill in (None, s.skill_id)], LedgerReader(store)
+    )
 
 
 def test_schedules_say_state_time_zone_and_interval(store: Store) -> None:

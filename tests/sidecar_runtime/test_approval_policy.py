@@ -40,6 +40,14 @@ def test_reading_and_the_inbox_go_live_alone(capabilities: dict[str, Any]) -> No
         ({"capabilities": {"llm": {"per_run_usd": 0.01, "per_week_usd": 5.0}}}, "$5.0/week"),
         ({"emits": ["health/escalated"]}, "sends events"),
         ({"invokes": ["other-skill"]}, "invokes functions"),
+        (
+            {"capabilities": {"ledger": {"skills": ["billing"]}}},
+            "run history and schedules of ['billing']",
+        ),
+        (
+            {"capabilities": {"ledger": {"skills": ["*"]}}},
+            "run history and schedules of every skill",
+        ),
     ],
 )
 def test_reaching_out_waits_for_a_person(extra: dict[str, Any], reason: str) -> None:

@@ -63,13 +63,17 @@ class RunSource(Protocol):
     ) -> Sequence[Any]: ...
 
 
+#: The cron schedules of one skill (a skill id) or of every skill (None).
+Schedules = Callable[[str | None], list[CronSchedule]]
+
+
 class LedgerView:
-    def __init__(self, schedules: Callable[[], list[CronSchedule]], runs: RunSource) -> None:
+    def __init__(self, schedules: Schedules, runs: RunSource) -> None:
         self._schedules = schedules
         self._runs = runs
 
     def cron_skills(self) -> list[dict[str, Any]]:
-        return [s.to_json() for s in self._schedules()]
+        return [s.to_json() for s in self._schedules(None)]
 
     def fires(
         self, skill: str, since: float, until: float, function: str | None = None
@@ -104,11 +108,11 @@ class LedgerView:
         return {"runs": [_run(r) for r in found[:limit]], "more": len(found) > limit}
 
     def _schedule(self, skill: str, function: str | None) -> CronSchedule:
-        mine = [s for s in self._schedules() if s.skill_id == skill]
+        mine = [s for s in self._schedules(skill) if s.skill_id == skill]
         if function is not None:
             mine = [s for s in mine if s.function_id == function]
         if not mine:
-            known = sorted({s.skill_id for s in self._schedules()})
+            known = sorted({s.skill_id for s in self._schedules(None)})
             raise WindowError(f"{skill!r} has no cron schedule; cron skills are {known}")
         if len(mine) > 1:
             names = [s.function_id for s in mine]
