@@ -83,9 +83,9 @@ def test_up_heals_reports_and_recovers_from_its_own_kill_9(tmp_path: Path) -> No
         first.wait_for("Loopwright is up.")
         # The platform metrics source: the heartbeat's skills_active is a number.
         metrics = httpx.get(f"http://127.0.0.1:{ports['sidecar']}/metrics").text
-        assert "loopwright_skills_active 3.0" in metrics
+        assert "loopwright_skills_active 4.0" in metrics  # the four core skills
         run = heartbeat(engine)
-        assert run["status"] == "Completed" and run["output"]["skills_active"] == 3, run
+        assert run["status"] == "Completed" and run["output"]["skills_active"] == 4, run
 
         # A generated skill goes live; a broken one is quarantined: one line each.
         (tmp_path / "skills" / "up_hello.py").write_text(skill_source("up-hello"))
