@@ -77,7 +77,7 @@ def test_a_healthy_skill_raises_nothing() -> None:
     out = result.return_value
     assert out["findings"] == [] and posts(result) == []
     [decision] = out["decisions"]
-    assert (decision["subject"], decision["label"]) == ("heartbeat", "ok")
+    assert (decision["subject"], decision["label"]) == ("heartbeat", "normal")
     assert decision["features"]["grace_seconds"] == GRACE
 
 
