@@ -44,8 +44,7 @@ EARLY_SECONDS = 60  # a run this early before its fire still counts for it (cloc
 SILENT_FAILURES = 3
 CATCH_UP_SECONDS = 3600  # after a long outage of the watchdog itself, look back this far
 CHANNEL = "inbox"
-KNOWN_START_SECONDS = 2_592_000  # 30 days; went live longer ago: its first fires are not re-read
-BAD = ("missed", "paused", "late")
+WINDOW_SECONDS = 2_592_000  # 30 days: the widest window read (the ledger answers up to 31)
 
 
 def grace_for(interval):
@@ -140,19 +139,18 @@ def current_state(schedule, fires, runs):
     recent = sorted(finished, key=lambda r: r["started_at"])[-SILENT_FAILURES:]
     if len(recent) == SILENT_FAILURES and all(r["status"] == "failed" for r in recent):
         return "failing"
-    return (
-        verdicts[-1] if verdicts else None
-    ) or "normal"  # the review reads any other label as an alert
+    # "normal" when well: the review's label statistics read any other label as an alert
+    return (verdicts[-1] if verdicts else None) or "normal"
 
 
 def history_window(schedule, since, until, now):
     """Fires and runs to read: far enough back to see a gap's start and a failing streak."""
     interval = schedule["interval_seconds"]
-    fires_from = since - 2 * interval - grace_for(interval)
+    fires_from = max(since - 2 * interval - grace_for(interval), until - WINDOW_SECONDS)
     runs_from = min(fires_from, since - (SILENT_FAILURES + 1) * interval)
     return {
         "fires": [fires_from, until - grace_for(interval)],
-        "runs": [max(runs_from, now - 30 * 86_400), now + 1],
+        "runs": [max(runs_from, now - WINDOW_SECONDS), now + 1],
     }
 
 
@@ -215,11 +213,14 @@ def cron_watchdog(ctx):
             live, start = schedule["active_since"], window["fires"][0]
             # Is the window's first fire the first since the skill went live? Otherwise it may
             # continue an older gap, and never starts one.
-            known = live is not None and start - live <= KNOWN_START_SECONDS
+            known = live is not None and start - live <= WINDOW_SECONDS
             if known and live < start:
-                known = not ctx.capabilities.ledger.fires(
-                    name, since=live, until=start, function=fn
-                )
+                try:
+                    known = not ctx.capabilities.ledger.fires(
+                        name, since=live, until=start, function=fn
+                    )
+                except skill.CapabilityRefused:
+                    known = False  # over a thousand fires since it went live: not its first
         except skill.CapabilityError as err:
             return {"fires": [], "runs": [], "known_before": False, "error": str(err)}
         return {"fires": fires, "runs": runs["runs"], "known_before": known}
