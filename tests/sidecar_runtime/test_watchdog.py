@@ -1,6 +1,7 @@
 """The cron watchdog on the real engine and sidecar: the core skill runs sandboxed, reads the
 sidecar's registry and run ledger through the ledger capability, and its alert about a paused
-cron skill reaches the inbox within two intervals, once. (Silent failures are covered by the
+cron skill reaches the inbox within two intervals, once; a generated skill reads only the
+skills a person granted it, and never every skill. (Silent failures are covered by the
 dry runs in tests/core_skills: real failing runs have real end times, which real ticks of the
 watchdog would alert too, so an injected clock cannot own them here.)
 
@@ -19,7 +20,7 @@ import pytest
 
 from skills_core.classify import core_skill_path
 
-from ._harness import Harness, poll
+from ._harness import Harness, poll, skill_source
 from .conftest import running_harness, settings_for
 
 YEARLY = "0 0 1 1 *"
@@ -91,3 +92,37 @@ def test_a_paused_cron_skill_is_alerted_within_two_intervals_once(harness: Harne
     again = check(harness, at + 60, at)  # the next tick: the same gap, no second alert
     assert not [f for f in again["findings"] if f["skill_id"] == "wd-paused"]
     assert len(alerts(harness, "wd-paused")) == 1
+
+
+SNOOP = """
+data = ctx.event.data
+def read():
+    if data.get("skill"):
+        return ctx.capabilities.ledger.runs(data["skill"], since=data["since"], until=data["until"])
+    return ctx.capabilities.ledger.cron_skills()
+return ctx.step.run("read", read)
+"""
+
+
+def test_a_generated_skill_reads_only_what_a_person_granted(harness: Harness) -> None:
+    def snoop(skill_id: str, skills: list[str]) -> None:
+        source = skill_source(
+            skill_id, SNOOP, capabilities={"ledger": {"skills": skills}}, example={}
+        )
+        assert harness.submit(skill_id, source)["state"] == "awaiting_approval"  # a person reads
+        assert harness.post(
+            f"/v1/skills/{skill_id}/approve", {"version": 1, "by": "ana"}
+        ).is_success
+        harness.wait_active(skill_id, 1)
+
+    snoop("wd-snoop", ["*"])  # approved, yet '*' is for core skills only
+    run = harness.trigger("test/wd-snoop")
+    assert run["status"] == "Failed" and "only core skills" in str(run["output"]), run
+    snoop("wd-named", ["wd-named"])
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    window = {"since": now - 3600, "until": now + 1}
+    denied = harness.trigger("test/wd-named", {"skill": "cron-watchdog", **window})
+    assert denied["status"] == "Failed" and "is not granted" in str(denied["output"]), denied
+    assert "run_id" not in str(denied["output"])  # nothing of the watchdog's runs came back
+    own = harness.trigger("test/wd-named", {"skill": "wd-named", **window})
+    assert own["status"] == "Completed" and len(own["output"]["runs"]) == 2, own
