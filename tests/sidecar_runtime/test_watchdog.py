@@ -62,7 +62,15 @@ def harness(engine_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def check(harness: Harness, now: float, since: float) -> dict[str, Any]:
-    run = harness.trigger("cron-watchdog/check.requested", {"now": now, "since": since})
+    """One check by this module's watchdog (other modules' core apps stay registered with the
+    shared engine and receive the event too: their sidecars are gone, so their runs fail)."""
+    sent = harness.send("cron-watchdog/check.requested", {"now": now, "since": since})
+    slug = f"{harness.sidecar.settings.app_id}-cron-watchdog"
+
+    def mine() -> dict[str, Any] | None:
+        return next((r for r in harness.runs(sent) if r.get("function_slug") == slug), None)
+
+    run = harness.wait_run(poll(mine, what="this module's watchdog run")["run_id"])
     assert run["status"] == "Completed", run
     output: dict[str, Any] = run["output"]
     return output
