@@ -30,7 +30,7 @@ from typing import IO, Any, Protocol
 
 from .config import IsolationSettings
 from .process import IsolatedProcess
-from .view import CODE_ROOT, PROJECT_ROOT, SANDBOX_ENV, View
+from .view import CODE_ROOT, PROJECT_ROOT, SANDBOX_ENV, View, under_tmp
 
 log = logging.getLogger("loopwright.sidecar.isolation")
 
@@ -225,6 +225,7 @@ class IsolatedLauncher:
                 "seccomp": base64.b64encode(self._worker_filter).decode(),
                 "tmp_bytes": self.settings.tmp_bytes,
                 "max_processes": self.settings.max_processes,
+                "tmp_binds": under_tmp(),
                 "park": self.settings.park,
             }
             ours.send(json.dumps(init).encode())
