@@ -24,6 +24,7 @@ from sidecar.isolation.launcher import unavailable_reason
 from sidecar.isolation.view import PROJECT_ROOT
 
 from .raw_worker import LIMITS, SETTINGS
+from .trees import link_tree
 
 #: Raw code for the worker: what it sees of /tmp and the runtime, and what it can change.
 WORKER_CODE = """
@@ -70,14 +71,6 @@ print(json.dumps({
 """
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    """Hard links when /tmp shares the disk (fast: the virtualenv is large), else a copy."""
-    done = subprocess.run(["cp", "-al", str(source), str(target)], capture_output=True)
-    if done.returncode != 0:
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target, symlinks=True)
-
-
 @pytest.fixture(scope="module")
 def tmp_checkout() -> Iterator[Path]:
     reason = unavailable_reason(SETTINGS)
@@ -85,7 +78,7 @@ def tmp_checkout() -> Iterator[Path]:
     root = Path(f"/tmp/loopwright-checkout-{uuid.uuid4().hex[:12]}")
     root.mkdir()
     try:
-        _copy_tree(Path(sys.prefix), root / ".venv")
+        link_tree(Path(sys.prefix), root / ".venv")
         shutil.copytree(
             PROJECT_ROOT / "sidecar", root / "sidecar", ignore=shutil.ignore_patterns("__pycache__")
         )
