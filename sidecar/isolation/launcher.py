@@ -30,7 +30,7 @@ from typing import IO, Any, Protocol
 
 from .config import IsolationSettings
 from .process import IsolatedProcess
-from .view import CODE_ROOT, PROJECT_ROOT, SANDBOX_ENV, View
+from .view import CODE_ROOT, PROJECT_ROOT, SANDBOX_ENV, View, under_tmp
 
 log = logging.getLogger("loopwright.sidecar.isolation")
 
@@ -225,6 +225,7 @@ class IsolatedLauncher:
                 "seccomp": base64.b64encode(self._worker_filter).decode(),
                 "tmp_bytes": self.settings.tmp_bytes,
                 "max_processes": self.settings.max_processes,
+                "tmp_binds": under_tmp(),
                 "park": self.settings.park,
             }
             ours.send(json.dumps(init).encode())
@@ -380,13 +381,25 @@ def _build(settings: IsolationSettings) -> Launcher:
         try:
             isolated = IsolatedLauncher(settings)
         except (IsolationError, OSError) as err:
-            reason = str(err)
+            reason = str(err) + _namespace_hint(str(err))
         else:
             log.info("workers are isolated: %s", isolated.status.detail)
             return isolated
     status = IsolationStatus(isolated=False, detail=f"workers are NOT isolated: {reason}")
     log.error("%s", status.detail)
     return PlainLauncher(status)
+
+
+def _namespace_hint(error: str) -> str:
+    """What to do when bubblewrap, run by an ordinary user, may not create a user namespace."""
+    if os.geteuid() == 0 or "namespace" not in error:
+        return ""
+    return (
+        f"; the sidecar runs as uid {os.geteuid()}, not root, so the sandbox needs unprivileged"
+        " user namespaces: set sysctl user.max_user_namespaces above 0 (and, where the kernel"
+        " has them, kernel.unprivileged_userns_clone=1 or an AppArmor profile allowing bwrap),"
+        " or run the sidecar as root"
+    )
 
 
 def unavailable_reason(settings: IsolationSettings) -> str | None:

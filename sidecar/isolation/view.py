@@ -41,6 +41,11 @@ def runtime_paths() -> list[str]:
     return paths
 
 
+def under_tmp() -> list[str]:
+    """The runtime paths a worker's private ``/tmp`` would hide: it binds them again on top."""
+    return [path for path in runtime_paths() if path.startswith("/tmp/")]
+
+
 class View:
     """The bwrap arguments, and the descriptors they refer to (closed by ``close``)."""
 
@@ -67,6 +72,9 @@ class View:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
+        # The small /tmp first: a runtime under /tmp (a checkout there) is bound on top of it,
+        # so the runtime shows and nothing else of the host's /tmp does.
+        args += ["--size", "1048576", "--tmpfs", "/tmp"]
         made: set[str] = set()
         for runtime in runtime_paths():
             args += _parents(runtime, made) + self._bind(runtime, runtime)
@@ -77,7 +85,7 @@ class View:
             CODE_ROOT,
             *self._bind(str(PROJECT_ROOT / "sidecar"), CODE_ROOT + "/sidecar"),
         ]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", "1048576", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
         args += ["--chdir", "/", "--seccomp", str(seccomp_fd)]
         self.args = args
 

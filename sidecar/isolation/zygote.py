@@ -10,10 +10,11 @@ Each worker gets namespaces of its own on top of the zygote's (``_confine``):
 
 1. the forked child (A) enters a new user namespace (uid/gid mapped 1:1 to the zygote's
    unprivileged ids), then new mount, PID, network, IPC and UTS namespaces, and forks B;
-2. B is PID 1 of the new PID namespace: it mounts a private, size-capped tmpfs on ``/tmp``,
-   hides ``/proc`` (the zygote's) under an empty read-only tmpfs, caps the processes its user
-   may have, and forks C; B then only waits for C and exits with C's status (128 + signal
-   when C was killed), and when B exits the kernel kills everything left in the namespace;
+2. B is PID 1 of the new PID namespace: it mounts a private, size-capped tmpfs on ``/tmp``
+   (binding back, read-only, any part of the runtime that lives under ``/tmp``), hides
+   ``/proc`` (the zygote's) under an empty read-only tmpfs, caps the processes its user may
+   have, and forks C; B then only waits for C and exits with C's status (128 + signal when C
+   was killed), and when B exits the kernel kills everything left in the namespace;
 3. C drops every capability, sets ``no_new_privs``, loads the worker seccomp filter
    (``seccomp.worker_program``: no sockets, no ptrace, no mounts, no namespaces, ...), closes
    every other descriptor and runs the entry (``sidecar.workers.child`` or
@@ -29,7 +30,7 @@ It exits when the sidecar's end of the socket closes, and with it (PID 1 of bubb
 namespace) every worker.
 
 Protocol (JSON, one message per SOCK_SEQPACKET datagram): ``init`` {seccomp (base64),
-tmp_bytes, max_processes, park} → ``ready``; ``spawn`` {id, entry, argv} with three descriptors →
+tmp_bytes, max_processes, tmp_binds, park} → ``ready``; ``spawn`` {id, entry, argv} with three descriptors →
 ``spawned`` {id, pid} or ``spawn_failed`` {id, error}; ``kill`` {pid} (SIGTERM to B, which
 SIGKILLs C and still reports how C ended); and unprompted
 ``exited`` {pid, returncode} (negative: killed by that signal, as ``subprocess`` reports it).
@@ -73,6 +74,9 @@ class Box:
     seccomp: bytes
     tmp_bytes: int
     max_processes: int
+    #: Read-only runtime paths under ``/tmp`` (a checkout there): bound again on top of each
+    #: worker's private ``/tmp``, which would otherwise hide them.
+    tmp_binds: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -133,6 +137,7 @@ class Zygote:
                 base64.b64decode(message["seccomp"]),
                 int(message["tmp_bytes"]),
                 int(message["max_processes"]),
+                tuple(str(path) for path in message.get("tmp_binds", ())),
             )
             self.park = bool(message.get("park"))
             self._send({"op": "ready", "entries": sorted(self.entries)})
@@ -293,7 +298,7 @@ def _confine(
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     hidden = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
-    linux.mount("tmpfs", "/tmp", "tmpfs", hidden, f"size={box.tmp_bytes},mode=1777")
+    _private_tmp(box, hidden)
     linux.mount("tmpfs", "/proc", "tmpfs", hidden | linux.MS_RDONLY, "size=4k,mode=555")
     resource.setrlimit(resource.RLIMIT_NPROC, (box.max_processes, box.max_processes))
     os.chdir("/")
@@ -311,6 +316,21 @@ def _confine(
             if os.WIFSIGNALED(status):
                 os._exit(128 + os.WTERMSIG(status))
             os._exit(os.WEXITSTATUS(status))
+
+
+def _private_tmp(box: Box, flags: int) -> None:
+    """Mount the worker's own size-capped ``/tmp``, with the runtime paths under it shown again.
+
+    The runtime is held open (``O_PATH``) before the tmpfs covers it, then bound back at the
+    same path: the worker sees it, read-only as bubblewrap made it, and nothing else that was
+    in ``/tmp``.
+    """
+    held = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in box.tmp_binds]
+    linux.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={box.tmp_bytes},mode=1777")
+    for path, fd in held:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        linux.mount(f"/proc/self/fd/{fd}", path, "", linux.MS_BIND | linux.MS_REC)
+        os.close(fd)
 
 
 class _Doom:

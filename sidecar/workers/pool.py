@@ -12,7 +12,8 @@ used idle worker of another owner. ``release`` takes it back in one of three con
   request): the worker is told to unwind and reused once it confirms;
 * ``kill`` — it broke the protocol, a limit, or a deadline: it is killed and replaced.
 
-A background thread keeps ``min_idle`` spares started ahead of demand. A worker is replaced
+A background thread keeps ``min_idle`` spares started ahead of demand; when the pool is full
+(and larger than ``min_idle``), the idle worker used longest ago gives its slot to a spare. A worker is replaced
 after ``limits.max_jobs`` jobs or before it reaches its lifetime CPU allowance.
 """
 
@@ -209,10 +210,21 @@ class WorkerPool:
                 with self._cond:
                     if self._closed:
                         return
-                    short = len(self._spare) < self.min_idle and self._count < self.max_workers
-                    if not short:
+                    if len(self._spare) >= self.min_idle:
                         break
-                    self._count += 1
+                    victim = None
+                    if self._count >= self.max_workers:
+                        # The slot passes from the idle worker used longest ago to a spare: a
+                        # spare serves the next call of any skill at once (a new skill's first
+                        # one included), an idle worker only its own skill's.
+                        if self.max_workers > self.min_idle:
+                            victim = self._least_recently_used()
+                        if victim is None:
+                            break
+                    else:
+                        self._count += 1
+                if victim is not None:
+                    victim.kill()
                 try:
                     worker = self._start()
                 except (OSError, IsolationError) as err:

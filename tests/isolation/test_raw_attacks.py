@@ -23,10 +23,14 @@ import psutil
 import pytest
 
 from sidecar.isolation.verdicts import death_of
-from sidecar.isolation.view import PROJECT_ROOT
+from sidecar.isolation.view import PROJECT_ROOT, under_tmp
 
 from .conftest import VICTIM_SECRET, DatagramSink, Listener, host_addresses, wait_for
 from .raw_worker import SETTINGS, RawLauncher
+
+#: What a worker's private /tmp holds from the start: the top of a runtime that lives under
+#: /tmp (a checkout there), nothing otherwise.
+RUNTIME_IN_TMP = sorted({Path(path).parts[2] for path in under_tmp()})
 
 PRELUDE = """
 result = {}
@@ -93,7 +97,7 @@ except OSError:
     assert uid not in (0, os.getuid())  # neither root nor the platform's user
     assert groups in ([], [SETTINGS.gid])
     assert result["pid"] == 2  # its own PID namespace: only its init and itself
-    assert result["proc"] == [] and result["tmp"] == []
+    assert result["proc"] == [] and result["tmp"] == RUNTIME_IN_TMP
     assert {"etc", "home", "var", "srv", "mnt"}.isdisjoint(result["root"])
     # The repository is not there: only the virtualenv under it, when it lives there.
     assert set(result["repo"]) <= {".venv"}
@@ -256,7 +260,7 @@ result["written"] = written
     assert result["written"] <= SETTINGS.tmp_bytes
     assert not Path("/tmp/fill").exists()
     # The next worker's /tmp is its own, empty one.
-    assert attack(raw, "import os\nresult['tmp'] = os.listdir('/tmp')")["tmp"] == []
+    assert attack(raw, "import os\nresult['tmp'] = os.listdir('/tmp')")["tmp"] == RUNTIME_IN_TMP
 
 
 def _in_namespace(namespace: str) -> list[int]:
