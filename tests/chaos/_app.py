@@ -4,14 +4,15 @@ thread of the test process, plus the two records the checks are built on.
 - `Journal`: every execution of a step's code appends one `Execution` (run id, step name, a fresh
   nonce, the attempt, the start time, and the step values the function had seen before it). A
   step's nonce is its return value, so the value the engine saved tells which execution it kept.
-- `CallLog`: an ASGI middleware recording each engine -> SDK call (run id, stepId, arrival and end
-  times), used to bound how many calls a kill can have caught in flight. Each `Execution` carries
-  the arrival time of the call that ran it, which tells which engine life sent that call.
+- `CallLog`: an ASGI middleware recording each engine -> SDK call (run id, stepId, the engine's
+  boot id header, arrival and end times), used to bound how many calls a kill can have caught in
+  flight. Each `Execution` carries the boot id and arrival time of the call that ran it; the boot
+  id tells which engine life sent that call.
 - `SdkServer.settle()`: requests the engine wrote just before it died may reach the middleware a
   little later (the SDK's loop accepts a connection, reads it, then starts the ASGI task, one
-  round each; the runs show such late calls). After a kill the test therefore waits for the
-  SDK's loop to go round five times before it spawns the next engine, so a call that reaches
-  the SDK after life k+1 was spawned was sent by life k+1 or later, whatever the SDK's load.
+  round each; the runs show such late calls). After a kill the test lets the SDK's loop go round
+  five times before it spawns the next engine, so most such calls arrive while no engine runs
+  (counted as `late_calls`); attribution does not depend on it (the boot id does that).
 
 Functions (app id `chaos`; one event name per scenario, `chaos/burst` starts two functions):
 
@@ -101,6 +102,7 @@ class Execution:
     started: float
     seen: tuple[str, ...]  # values of earlier steps that the function passed in
     call_arrived: float | None  # when the call that ran it reached the SDK (None: unknown)
+    boot: str = ""  # the engine process that sent that call (its x-loopwright-engine-boot)
 
 
 def execution(
@@ -108,7 +110,8 @@ def execution(
 ) -> Execution:
     call = CURRENT_CALL.get()
     arrived = call.arrived if call is not None else None
-    return Execution(ctx.run_id, step, nonce, ctx.attempt, time.time(), tuple(seen), arrived)
+    boot = call.boot if call is not None else ""
+    return Execution(ctx.run_id, step, nonce, ctx.attempt, time.time(), tuple(seen), arrived, boot)
 
 
 class Journal:
@@ -131,6 +134,7 @@ class Call:
     fn_id: str
     step_id: str
     arrived: float
+    boot: str = ""  # x-loopwright-engine-boot: which engine process sent the call
     ended: float | None = None
     status: int | None = None
 
@@ -163,6 +167,7 @@ class CallLog:
             fn_id=query.get("fnId", [""])[0],
             step_id=query.get("stepId", [""])[0],
             arrived=time.time(),
+            boot=headers.get("x-loopwright-engine-boot", ""),
         )
         with self._lock:
             self._calls.append(call)
