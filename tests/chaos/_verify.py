@@ -19,6 +19,11 @@ How a re-execution is told apart from a lost result (the core of the test):
   lost executions of the killed life are at most the number of `call` items that were due and
   still in the queue at the kill (read from a copy of the database; `_kills.py`) and that the
   SDK had received from that life. That is the sound bound: each such call ran at most one step.
+- An app kill (`_sdk_process.py`) cuts the calls that app process had open: their steps may have
+  run, but no answer left, so the engine sends those calls again (in the same engine life). Such
+  an execution (its call has no end in the call log, and its app life was killed) is lost
+  legally; per app kill they are at most the calls it had open, each of which ran at most one
+  step. It is not charged to the engine life.
 - Independently of that bookkeeping, three observations catch a step that runs again after its
   result was saved: (a) the *order* of steps: a later step only runs once the earlier one's
   result is saved, so no execution of an earlier step may start after any execution of a later
@@ -42,6 +47,7 @@ from typing import Any
 from ._app import ORDER, PAR_STEPS, SCENARIOS, SEQ_STEPS, SLEEP_S, STEPS, Call, Execution, slug
 from ._engine import Life
 from ._kills import Kill, next_minute, tick_id
+from ._sdk_process import AppLife
 from ._traffic import Seen, Sent
 
 MAX_LISTED = 25  # violations listed per kind in the failure message
@@ -59,6 +65,7 @@ class Evidence:
     steps: dict[str, list[dict[str, Any]]]  # run id -> its steps
     executions: list[Execution]
     calls: list[Call]
+    app_lives: list[AppLife]
     seen: dict[tuple[str, str], Seen]
     changed: list[tuple[Seen, Any]]
     synced_at: float
@@ -256,6 +263,7 @@ def check_executions(
 ) -> None:
     life_of = life_index(ev)
     killed = {life.index for life in ev.lives if life.killed is not None}
+    cut = cut_by_app_kill(ev)
     by_step: dict[tuple[str, str], list[Execution]] = defaultdict(list)
     for ex in ev.executions:
         by_step[(ex.run_id, ex.step)].append(ex)
@@ -269,6 +277,7 @@ def check_executions(
         rep.fail("run lost", f"steps executed for run {run_id}, which the engine does not know")
 
     lost_by_life: Counter[int] = Counter()
+    lost_by_app: Counter[int] = Counter()
     for (run_id, step), group in by_step.items():
         fn = fn_of.get(run_id)
         if fn is None:
@@ -278,7 +287,10 @@ def check_executions(
             rep.fail("unexpected step", where)
             continue
         saved = values.get(run_id, {}).get(step)
-        for e in check_step(rep, where, group, saved, life_of, flaky=step == "once"):
+        for e in check_step(rep, where, group, saved, life_of, cut, flaky=step == "once"):
+            if cut(e):
+                lost_by_app[e.app_life] += 1
+                continue
             lost_by_life[life_of(e)] += 1
             if life_of(e) not in killed:
                 rep.fail("step re-run with no kill in between",
@@ -292,12 +304,13 @@ def check_executions(
         )
     check_order(ev, rep, fn_of, by_step)
     check_bound(ev, rep, lost_by_life, life_of)
+    check_app_bound(ev, rep, lost_by_app)
     arrival = life_by_arrival(ev)
     rep.figures.update(
         late_by_arrival=sum(arrival(e.call_arrived) != life_of(e) for e in ev.executions),
         step_executions=len(ev.executions),
         failed_executions=sum(e.nonce is None for e in ev.executions),
-        duplicates=sum(lost_by_life.values()),
+        duplicates=sum(lost_by_life.values()) + sum(lost_by_app.values()),
         sampled=len(ev.seen),
     )
 
@@ -314,9 +327,19 @@ def life_by_arrival(ev: Evidence) -> Callable[[float | None], int]:
     return lambda t: max((life.index for life in ev.lives if life.spawned <= (t or 0)), default=0)
 
 
+def cut_by_app_kill(ev: Evidence) -> Callable[[Execution], bool]:
+    """True for an execution whose call was still open when its app process was killed: its
+    answer never left, so the engine sends the call again (a legal re-run, as after an engine
+    kill)."""
+    open_at_kill = {(c.app_life, c.seq) for c in ev.calls if c.ended is None}
+    killed = {life.index for life in ev.app_lives if life.killed is not None}
+    return lambda e: e.app_life in killed and (e.app_life, e.call_seq) in open_at_kill
+
+
 def check_step(
-    rep: Report, where: str, group: list[Execution], saved: Any, life_of: Any, *, flaky: bool
-) -> list[Execution]:
+    rep: Report, where: str, group: list[Execution], saved: Any, life_of: Any,
+    cut: Callable[[Execution], bool], *, flaky: bool,
+) -> list[Execution]:  # fmt: skip
     """The executions of one step (by start time) against its saved value; returns the lost ones."""
     successes = [e for e in group if e.nonce is not None]
     failures = [e for e in group if e.nonce is None]
@@ -331,7 +354,7 @@ def check_step(
                  f"{kept[0].started:.3f}")  # fmt: skip
     for same_kind in (successes, failures):
         for x, y in itertools.pairwise(same_kind):
-            if life_of(x) >= life_of(y):
+            if life_of(x) >= life_of(y) and not cut(x):
                 rep.fail("step re-run with no kill in between",
                          f"{where}: executions at {x.started:.3f} and {y.started:.3f}, in "
                          f"engine lives {life_of(x)} and {life_of(y)}")  # fmt: skip
@@ -458,6 +481,24 @@ def check_bound(ev: Evidence, rep: Report, lost_by_life: Counter[int], life_of: 
         calls=len(ev.calls),
         max_open_calls_at_kill=max(open_at_kill, default=0),
         lost_by_kill=[lost_by_life[k.life] for k in ev.kills],
+    )
+
+
+def check_app_bound(ev: Evidence, rep: Report, lost_by_app: Counter[int]) -> None:
+    """Executions lost to an app kill <= the calls that app process had open when it died (each
+    call runs at most one step); an app life that was never killed loses none."""
+    open_calls = Counter(c.app_life for c in ev.calls if c.ended is None)
+    for life in ev.app_lives:
+        if life.killed is None:
+            open_calls[life.index] = 0  # still running at the end: every call of it ended
+        if lost_by_app[life.index] > open_calls[life.index]:
+            rep.fail("more re-runs than calls in flight",
+                     f"app life {life.index}: {lost_by_app[life.index]} executions lost to its "
+                     f"kill, but only {open_calls[life.index]} calls were open")  # fmt: skip
+    rep.figures.update(
+        app_kills=sum(life.killed is not None for life in ev.app_lives),
+        lost_by_app_kill=[lost_by_app[life.index] for life in ev.app_lives if life.killed],
+        app_dup_bound=sum(open_calls[life.index] for life in ev.app_lives if life.killed),
     )
 
 
