@@ -13,6 +13,8 @@ Method
 - Cron delay: the SDK stand-in (`_standin.py`) registers C functions on `* * * * *` (default
   50); for each tick, delay = wall-clock arrival of the run's first SDK call - the tick's
   `scheduledAt`. Ticks: `--ticks` (default 3; `--quick` 1), so it waits for minute boundaries.
+  Only ticks after the run-list phase count: one that fell during it (the driver hammering the
+  engine with page queries) measured that load, not the scheduler.
 - Targets (from the issue): a run-list page p99 <= 5 ms; cron fire delay p99 <= 50 ms.
 """
 
@@ -132,6 +134,8 @@ async def cron_delay(cl: Cluster, crons: int, ticks: int) -> list[float]:
     delays = []
     for scheduled, arrived_ns in calls:
         tick = dt.datetime.fromisoformat(scheduled.replace("Z", "+00:00")).timestamp()
+        if tick <= now:
+            continue  # fell while the run-list phase loaded the engine: not a tick waited for
         delays.append(arrived_ns / 1e6 - tick * 1000)
     if len(delays) < crons * ticks:
         log(f"cron: only {len(delays)} of {crons * ticks} expected first calls arrived")

@@ -424,6 +424,7 @@ async def stats(request: web.Request) -> web.Response:
     return ok(
         {
             "uptime_s": round(time.time() - engine.started_at, 3),
+            "boot_id": ex.caller.boot_id,  # as on every call's x-loopwright-engine-boot header
             "live_runs": len(ex.runs),
             "calls_sent": ex.calls_sent,
             "calls_resent": ex.caller.resent,

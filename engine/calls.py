@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import secrets
 import types
 from typing import Any
 
@@ -23,6 +24,10 @@ from .signing import sign_body
 log = logging.getLogger("loopwright.engine")
 
 SDK_HEADER = "x-inngest-sdk"
+# Names the engine process (one random id per start) that sent a call, so whoever records calls
+# (the chaos suite's app) can tell which engine life dispatched each one, even when a call sent
+# just before a kill reaches the app after the next life has started.
+BOOT_HEADER = "x-loopwright-engine-boot"
 # Below the idle timeouts of the servers SDK apps run under (uvicorn: 5 s, Node's http: 5 s),
 # so the engine rarely picks a connection the server is about to close.
 KEEPALIVE_S = 4.0
@@ -46,6 +51,7 @@ class Answer:
 
 class Caller:
     def __init__(self, signing_key: str | None, timeout_s: float) -> None:
+        self.boot_id = secrets.token_hex(6)
         self._signing_key = signing_key
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=10)
         self._session: aiohttp.ClientSession | None = None
@@ -99,6 +105,7 @@ class Caller:
             "X-Run-ID": run_id,
             "X-Inngest-Step-ID": step_id,
             "x-inngest-req-version": "2",
+            BOOT_HEADER: self.boot_id,
         }
         if self._signing_key:
             headers["X-Inngest-Signature"] = sign_body(body, self._signing_key)

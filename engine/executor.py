@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -81,9 +80,9 @@ class Executor:
         self.calls_sent = 0
         self.dispatches: dict[str, Dispatch] = {}
         self._failures: dict[int, int] = {}
-        # Calls carry `<item id>.<nonce>` as qi_id; a fresh nonce per process and call means
+        # Calls carry `<item id>.<boot id><call number>` as qi_id; fresh per process and call, so
         # a checkpoint from a call sent before a restart, or a superseded try, is stale.
-        self._nonce = secrets.token_hex(4)
+        self._nonce = caller.boot_id
 
     # -- plumbing --------------------------------------------------------------------
 

@@ -18,6 +18,10 @@ from .queue import SELECT_COLUMNS, QueueItem
 from .store import Database
 
 _FAR = float("inf")
+# The kernel lets a long poll timeout expire late by 0.1% of its length (epoll's timer slack:
+# a 60 s timer fires ~60 ms late). So a wake further off than this is reached in two legs: a
+# timer that ends this far before it, then a short, precise one.
+_FINAL_LEG_MS = 500
 
 
 class Scheduler:
@@ -76,9 +80,11 @@ class Scheduler:
         if self._timer is not None:
             self._timer.cancel()
         loop = asyncio.get_running_loop()
-        delay = max(0.0, (wake - now_ms()) / 1000)
+        delay_ms = max(0, wake - now_ms())
+        if delay_ms > 2 * _FINAL_LEG_MS:
+            delay_ms -= _FINAL_LEG_MS  # _fire finds nothing due yet and arms the final leg
         self._timer_at = wake
-        self._timer = loop.call_later(delay, self._fire)
+        self._timer = loop.call_later(delay_ms / 1000, self._fire)
 
     def _fire(self) -> None:
         self._timer, self._timer_at = None, _FAR

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import flow, jsonio, queue
 from .clock import rfc3339, utc
-from .cron import jitter_offset, tick_id
+from .cron import CronSpec, jitter_offset, next_tick_ms, tick_id
 from .events import (
     FUNCTION_CANCELLED,
     FUNCTION_FAILED,
@@ -336,14 +336,13 @@ class Tx:
         self.create_run(fn, [jsonio.loads(row[0])], row[1])
 
     def fire_cron(self, item: QueueItem, grace_ms: int) -> None:
-        from .cron import parse_cron  # local: only crons need it
-
         data = item.data or {}
         fn = self.snapshot.by_uuid.get(data.get("function_id", ""))
         expr = data.get("cron", "")
         if fn is None or fn.archived or fn.version != data.get("version"):
             return
-        if expr not in {t.cron.expr for t in fn.config.crons if t.cron}:
+        spec = next((t.cron for t in fn.config.crons if t.cron and t.cron.expr == expr), None)
+        if spec is None:
             return
         scheduled_at = int(data["scheduled_at"])
         if self.now - item.due_at <= grace_ms:
@@ -355,13 +354,15 @@ class Tx:
                 self.now,
             )
             self.ingest(event, new_ulid(self.now), internal=True, only=fn)
-        self.schedule_cron(fn, parse_cron(expr), after_ms=max(scheduled_at, self.now))
+        self.schedule_cron(fn, spec, after_ms=scheduled_at)
 
-    def schedule_cron(self, fn: Registered, spec: Any, after_ms: int | None = None) -> None:
+    def schedule_cron(self, fn: Registered, spec: CronSpec, after_ms: int | None = None) -> None:
+        """Queue the first tick of `spec` after `after_ms` that is not in the past."""
         trigger = next(t for t in fn.config.crons if t.cron and t.cron.expr == spec.expr)
-        nxt = spec.next_after(utc(self.now if after_ms is None else after_ms))
-        scheduled = int(nxt.timestamp() * 1000)
-        due = scheduled + int(jitter_offset(tick_id(nxt), trigger.jitter) * 1000)
+        scheduled = next_tick_ms(spec, self.now if after_ms is None else after_ms)
+        if scheduled <= self.now:  # the engine was down across it: skip to the future
+            scheduled = next_tick_ms(spec, self.now)
+        due = scheduled + int(jitter_offset(tick_id(utc(scheduled)), trigger.jitter) * 1000)
         self.enqueue(
             None,
             "cron",

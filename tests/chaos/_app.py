@@ -1,17 +1,16 @@
 """The SDK app under chaos: real `inngest` 0.5.19 functions served by FastAPI under uvicorn in a
-thread of the test process, plus the two records the checks are built on.
+process of its own (`python -m tests.chaos._app`, so the test can kill -9 it too; `_sdk_process.py`
+starts, kills and restarts it), plus the two records the checks are built on, kept as JSON-line
+files in the session's directory that every app life appends to.
 
 - `Journal`: every execution of a step's code appends one `Execution` (run id, step name, a fresh
-  nonce, the attempt, the start time, and the step values the function had seen before it). A
-  step's nonce is its return value, so the value the engine saved tells which execution it kept.
-- `CallLog`: an ASGI middleware recording each engine -> SDK call (run id, stepId, arrival and end
-  times), used to bound how many calls a kill can have caught in flight. Each `Execution` carries
-  the arrival time of the call that ran it, which tells which engine life sent that call.
-- `SdkServer.settle()`: requests the engine wrote just before it died may reach the middleware a
-  little later (the SDK's loop accepts a connection, reads it, then starts the ASGI task, one
-  round each; the runs show such late calls). After a kill the test therefore waits for the
-  SDK's loop to go round five times before it spawns the next engine, so a call that reaches
-  the SDK after life k+1 was spawned was sent by life k+1 or later, whatever the SDK's load.
+  nonce, the attempt, the start time, the step values the function had seen before it, and the
+  app life that ran it). A step's nonce is its return value, so the value the engine saved tells
+  which execution it kept.
+- `CallLog`: an ASGI middleware recording each engine -> SDK call (run id, stepId, the engine's
+  boot id header, arrival and end times, app life), used to bound how many calls a kill can have
+  caught in flight; a call open at an app kill has no end. Each `Execution` carries the boot id
+  and arrival time of the call that ran it; the boot id tells which engine life sent that call.
 
 Functions (app id `chaos`; one event name per scenario, `chaos/burst` starts two functions):
 
@@ -29,16 +28,19 @@ Functions (app id `chaos`; one event name per scenario, `chaos/burst` starts two
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import contextlib
 import contextvars
 import dataclasses
 import datetime
+import itertools
+import json
 import logging
+import os
+import pathlib
 import random
 import secrets
 import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -50,6 +52,9 @@ import inngest.fast_api
 import uvicorn
 
 APP_ID = "chaos"
+JOURNAL_FILE = "journal.jsonl"
+CALLS_FILE = "calls.jsonl"
+APP_LIFE = 0  # this process's life, set by main()
 SLEEP_S = 1.5
 CHILD_WORK_S = 0.4  # the child's steps are slower, so kills find parents waiting on it
 SEQ_STEPS = 8
@@ -101,6 +106,9 @@ class Execution:
     started: float
     seen: tuple[str, ...]  # values of earlier steps that the function passed in
     call_arrived: float | None  # when the call that ran it reached the SDK (None: unknown)
+    boot: str = ""  # the engine process that sent that call (its x-loopwright-engine-boot)
+    app_life: int = 0  # the app process that ran it (`SdkProcess` restarts it after a kill)
+    call_seq: int = -1  # that call's number within the app life (`Call.seq`)
 
 
 def execution(
@@ -108,21 +116,40 @@ def execution(
 ) -> Execution:
     call = CURRENT_CALL.get()
     arrived = call.arrived if call is not None else None
-    return Execution(ctx.run_id, step, nonce, ctx.attempt, time.time(), tuple(seen), arrived)
+    boot = call.boot if call is not None else ""
+    seq = call.seq if call is not None else -1
+    return Execution(ctx.run_id, step, nonce, ctx.attempt, time.time(), tuple(seen), arrived, boot,
+                     APP_LIFE, seq)  # fmt: skip
 
 
 class Journal:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Execution] = []
+    """Appends each execution as one JSON line with one write(2): a kill -9 of the app process
+    loses nothing written (the kernel has it), at worst it cuts the line being written."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def record(self, execution: Execution) -> None:
-        with self._lock:
-            self._items.append(execution)
+        os.write(self._fd, json.dumps(dataclasses.asdict(execution)).encode() + b"\n")
 
-    def executions(self) -> list[Execution]:
-        with self._lock:
-            return list(self._items)
+
+def read_executions(path: pathlib.Path) -> list[Execution]:
+    out = []
+    for record in _json_lines(path):
+        record["seen"] = tuple(record["seen"])
+        out.append(Execution(**record))
+    return out
+
+
+def _json_lines(path: pathlib.Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    for line in path.read_bytes().split(b"\n"):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue  # the line an app kill cut short
 
 
 @dataclasses.dataclass
@@ -131,8 +158,11 @@ class Call:
     fn_id: str
     step_id: str
     arrived: float
+    boot: str = ""  # x-loopwright-engine-boot: which engine process sent the call
     ended: float | None = None
     status: int | None = None
+    app_life: int = 0  # the app process that received it
+    seq: int = 0  # its number within that process
 
 
 CURRENT_CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
@@ -141,18 +171,23 @@ CURRENT_CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
 
 
 class CallLog:
-    """ASGI middleware: records every POST the engine makes to the SDK."""
+    """ASGI middleware: records every POST the engine makes to the SDK, as JSON lines (one on
+    arrival, one when the answer has been sent), so calls open at an app kill have no end."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, path: pathlib.Path) -> None:
         self.app = app
-        self._lock = threading.Lock()
-        self._calls: list[Call] = []
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._seq = itertools.count()
 
-    def calls(self) -> list[Call]:
-        with self._lock:
-            return list(self._calls)
+    def _write(self, record: dict[str, Any]) -> None:
+        os.write(self._fd, json.dumps(record).encode() + b"\n")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/chaos/pid":
+            # Which life answered: two lives share the port while one replaces the other.
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+            return
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -163,9 +198,11 @@ class CallLog:
             fn_id=query.get("fnId", [""])[0],
             step_id=query.get("stepId", [""])[0],
             arrived=time.time(),
+            boot=headers.get("x-loopwright-engine-boot", ""),
+            app_life=APP_LIFE,
+            seq=next(self._seq),
         )
-        with self._lock:
-            self._calls.append(call)
+        self._write(dataclasses.asdict(call))
         CURRENT_CALL.set(call)
 
         async def record(msg: Any) -> None:
@@ -176,7 +213,22 @@ class CallLog:
         try:
             await self.app(scope, receive, record)
         finally:
-            call.ended = time.time()
+            self._write({"end": call.seq, "life": APP_LIFE, "ended": time.time(),
+                         "status": call.status})  # fmt: skip
+
+
+def read_calls(path: pathlib.Path) -> list[Call]:
+    """Every call recorded by every app life; `ended` is None for calls open at an app kill."""
+    calls: dict[tuple[int, int], Call] = {}
+    for record in _json_lines(path):
+        if "end" in record:
+            call = calls.get((record["life"], record["end"]))
+            if call is not None:
+                call.ended, call.status = record["ended"], record["status"]
+        else:
+            call = Call(**record)
+            calls[(call.app_life, call.seq)] = call
+    return list(calls.values())
 
 
 def build_functions(client: inngest.Inngest, journal: Journal) -> list[inngest.Function[Any]]:
@@ -269,59 +321,39 @@ def build_functions(client: inngest.Inngest, journal: Journal) -> list[inngest.F
     return [seq, par, sleepy, waiter, flaky, child, parent, tick]
 
 
-class SdkServer:
-    """The chaos app on a free loopback port, served by uvicorn on its own loop in a thread."""
+def main() -> None:
+    """The app process: `python -m tests.chaos._app --port P --engine URL --dir D --life N`.
 
-    def __init__(self, engine_url: str) -> None:
-        self.journal = Journal()
-        self.client = inngest.Inngest(
-            app_id=APP_ID,
-            is_production=False,
-            api_base_url=engine_url,
-            event_api_base_url=engine_url,
-            logger=logging.getLogger("chaos.sdk"),
-        )
-        api = fastapi.FastAPI()
-        inngest.fast_api.serve(api, self.client, build_functions(self.client, self.journal))
-        self.call_log = CallLog(api)
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self.serve_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/api/inngest"
-        self._loop: asyncio.AbstractEventLoop | None = None
+    It binds with SO_REUSEPORT so that the next life can listen on the same port before this one
+    is killed (see `_sdk_process.py`)."""
+    global APP_LIFE
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--engine", required=True)
+    parser.add_argument("--dir", type=pathlib.Path, required=True)
+    parser.add_argument("--life", type=int, required=True)
+    args = parser.parse_args()
+    APP_LIFE = args.life
+    client = inngest.Inngest(
+        app_id=APP_ID,
+        is_production=False,
+        api_base_url=args.engine,
+        event_api_base_url=args.engine,
+        logger=logging.getLogger("chaos.sdk"),
+    )
+    api = fastapi.FastAPI()
+    journal = Journal(args.dir / JOURNAL_FILE)
+    inngest.fast_api.serve(api, client, build_functions(client, journal))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", args.port))
+    config = uvicorn.Config(
+        CallLog(api, args.dir / CALLS_FILE), log_level="error", lifespan="off",
+        timeout_graceful_shutdown=2, backlog=2048,
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])
 
-    def settle(self, rounds: int = 5) -> None:
-        """Let the SDK's loop go round `rounds` times (each round polls its sockets)."""
-        assert self._loop is not None
-        for _ in range(rounds):
-            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result(timeout=5)
-            time.sleep(0.01)
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[SdkServer]:
-        config = uvicorn.Config(
-            self.call_log, log_level="error", lifespan="off", timeout_graceful_shutdown=2,
-            backlog=2048,
-        )  # fmt: skip
-        server = uvicorn.Server(config)
-        factory = config.get_loop_factory() or asyncio.new_event_loop
-        self._loop = factory()
-
-        def serve() -> None:
-            assert self._loop is not None
-            self._loop.run_until_complete(server.serve(sockets=[self._sock]))
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start")
-                time.sleep(0.01)
-            yield self
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            self._loop.close()
-            self._sock.close()
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,7 @@ class Life:
     spawned: float
     ready: float = 0.0
     killed: float | None = None
+    boot: str = ""  # the process's boot id (GET /v1/stats), sent on each of its calls
 
 
 class ChaosEngine:
@@ -81,6 +82,7 @@ class ChaosEngine:
         self.lives.append(life)
         self._wait_ready()
         life.ready = time.time()
+        life.boot = httpx.get(f"{self.url}/v1/stats", timeout=10).json()["data"]["boot_id"]
         return life
 
     def _wait_ready(self) -> None:

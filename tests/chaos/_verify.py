@@ -8,8 +8,10 @@ How a re-execution is told apart from a lost result (the core of the test):
   execution it *kept*. For the flaky step, the last failing execution is kept as well (its retry
   was saved: after it the attempt moved on). Every other execution is *lost*: its result was
   never saved.
-- An execution belongs to the engine life (process) that sent its call: the last life spawned
-  before the call reached the SDK (sound because of `SdkServer.settle`, see `_app.py`).
+- An execution belongs to the engine life (process) that sent its call, named by the boot id
+  the engine puts on every call (`x-loopwright-engine-boot`; each life's id is read from
+  `GET /v1/stats`). Arrival times are not used for that: a call written by a life just before
+  its kill can reach the app after the next life started (figure `late_by_arrival`).
 - A lost execution is legal only if its life was then killed: the kill undid the call before
   its result was committed. Hence, for each step: (1) two executions of the same kind (success or
   failure) must belong to different lives, i.e. a kill lies between them; (2) the kept execution
@@ -17,6 +19,11 @@ How a re-execution is told apart from a lost result (the core of the test):
   lost executions of the killed life are at most the number of `call` items that were due and
   still in the queue at the kill (read from a copy of the database; `_kills.py`) and that the
   SDK had received from that life. That is the sound bound: each such call ran at most one step.
+- An app kill (`_sdk_process.py`) cuts the calls that app process had open: their steps may have
+  run, but no answer left, so the engine sends those calls again (in the same engine life). Such
+  an execution (its call has no end in the call log, and its app life was killed) is lost
+  legally; per app kill they are at most the calls it had open, each of which ran at most one
+  step. It is not charged to the engine life.
 - Independently of that bookkeeping, three observations catch a step that runs again after its
   result was saved: (a) the *order* of steps: a later step only runs once the earlier one's
   result is saved, so no execution of an earlier step may start after any execution of a later
@@ -34,11 +41,13 @@ import dataclasses
 import hashlib
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from ._app import ORDER, PAR_STEPS, SCENARIOS, SEQ_STEPS, SLEEP_S, STEPS, Call, Execution, slug
 from ._engine import Life
 from ._kills import Kill, next_minute, tick_id
+from ._sdk_process import AppLife
 from ._traffic import Seen, Sent
 
 MAX_LISTED = 25  # violations listed per kind in the failure message
@@ -56,6 +65,7 @@ class Evidence:
     steps: dict[str, list[dict[str, Any]]]  # run id -> its steps
     executions: list[Execution]
     calls: list[Call]
+    app_lives: list[AppLife]
     seen: dict[tuple[str, str], Seen]
     changed: list[tuple[Seen, Any]]
     synced_at: float
@@ -251,23 +261,23 @@ def check_outputs(
 def check_executions(
     ev: Evidence, rep: Report, fn_of: dict[str, str], values: dict[str, dict[str, Any]]
 ) -> None:
-    def life_at(t: float | None) -> int:
-        if t is None:
-            return -1  # reported below as a harness error
-        return max((life.index for life in ev.lives if life.spawned <= t), default=0)
-
+    life_of = life_index(ev)
     killed = {life.index for life in ev.lives if life.killed is not None}
+    cut = cut_by_app_kill(ev)
     by_step: dict[tuple[str, str], list[Execution]] = defaultdict(list)
     for ex in ev.executions:
         by_step[(ex.run_id, ex.step)].append(ex)
-        if ex.call_arrived is None:
-            rep.fail("harness error", f"execution of {ex.step} in run {ex.run_id} has no call")
+        if ex.call_arrived is None or life_of(ex) < 0:
+            rep.fail("harness error",
+                     f"execution of {ex.step} in run {ex.run_id} has no call from a known engine "
+                     f"life (boot {ex.boot!r})")  # fmt: skip
     for group in by_step.values():
         group.sort(key=lambda e: e.started)
     for run_id in sorted({run_id for run_id, _ in by_step} - set(ev.runs)):
         rep.fail("run lost", f"steps executed for run {run_id}, which the engine does not know")
 
     lost_by_life: Counter[int] = Counter()
+    lost_by_app: Counter[int] = Counter()
     for (run_id, step), group in by_step.items():
         fn = fn_of.get(run_id)
         if fn is None:
@@ -277,12 +287,15 @@ def check_executions(
             rep.fail("unexpected step", where)
             continue
         saved = values.get(run_id, {}).get(step)
-        for e in check_step(rep, where, group, saved, life_at, flaky=step == "once"):
-            lost_by_life[life_at(e.call_arrived)] += 1
-            if life_at(e.call_arrived) not in killed:
+        for e in check_step(rep, where, group, saved, life_of, cut, flaky=step == "once"):
+            if cut(e):
+                lost_by_app[e.app_life] += 1
+                continue
+            lost_by_life[life_of(e)] += 1
+            if life_of(e) not in killed:
                 rep.fail("step re-run with no kill in between",
                          f"{where}: a lost execution at {e.started:.3f} in life "
-                         f"{life_at(e.call_arrived)}, which was never killed")  # fmt: skip
+                         f"{life_of(e)}, which was never killed")  # fmt: skip
         check_chain(rep, fn, step, group, values.get(run_id, {}), where)
         check_sampled(rep, ev.seen.get((run_id, step)), group, saved, where)
     for first, later in ev.changed:
@@ -290,18 +303,43 @@ def check_executions(
             "saved value changed", f"{first.run_id} {first.step}: {first.output!r} -> {later!r}"
         )
     check_order(ev, rep, fn_of, by_step)
-    check_bound(ev, rep, lost_by_life, life_at)
+    check_bound(ev, rep, lost_by_life, life_of)
+    check_app_bound(ev, rep, lost_by_app)
+    arrival = life_by_arrival(ev)
     rep.figures.update(
+        late_by_arrival=sum(arrival(e.call_arrived) != life_of(e) for e in ev.executions),
         step_executions=len(ev.executions),
         failed_executions=sum(e.nonce is None for e in ev.executions),
-        duplicates=sum(lost_by_life.values()),
+        duplicates=sum(lost_by_life.values()) + sum(lost_by_app.values()),
         sampled=len(ev.seen),
     )
 
 
+def life_index(ev: Evidence) -> Callable[[Execution | Call], int]:
+    """The engine life that sent a call (or the call an execution ran in); -1 if unknown."""
+    by_boot = {life.boot: life.index for life in ev.lives}
+    return lambda x: by_boot.get(x.boot, -1)
+
+
+def life_by_arrival(ev: Evidence) -> Callable[[float | None], int]:
+    """The last life spawned before `t`: how executions were attributed before boot ids. Only
+    the figure `late_by_arrival` uses it, to count where the two disagree."""
+    return lambda t: max((life.index for life in ev.lives if life.spawned <= (t or 0)), default=0)
+
+
+def cut_by_app_kill(ev: Evidence) -> Callable[[Execution], bool]:
+    """True for an execution whose call was still open when its app process was killed: its
+    answer never left, so the engine sends the call again (a legal re-run, as after an engine
+    kill)."""
+    open_at_kill = {(c.app_life, c.seq) for c in ev.calls if c.ended is None}
+    killed = {life.index for life in ev.app_lives if life.killed is not None}
+    return lambda e: e.app_life in killed and (e.app_life, e.call_seq) in open_at_kill
+
+
 def check_step(
-    rep: Report, where: str, group: list[Execution], saved: Any, life_at: Any, *, flaky: bool
-) -> list[Execution]:
+    rep: Report, where: str, group: list[Execution], saved: Any, life_of: Any,
+    cut: Callable[[Execution], bool], *, flaky: bool,
+) -> list[Execution]:  # fmt: skip
     """The executions of one step (by start time) against its saved value; returns the lost ones."""
     successes = [e for e in group if e.nonce is not None]
     failures = [e for e in group if e.nonce is None]
@@ -316,10 +354,10 @@ def check_step(
                  f"{kept[0].started:.3f}")  # fmt: skip
     for same_kind in (successes, failures):
         for x, y in itertools.pairwise(same_kind):
-            if life_at(x.call_arrived) >= life_at(y.call_arrived):
+            if life_of(x) >= life_of(y) and not cut(x):
                 rep.fail("step re-run with no kill in between",
-                         f"{where}: executions at {x.started:.3f} and {y.started:.3f}, both "
-                         f"in engine life {life_at(y.call_arrived)}")  # fmt: skip
+                         f"{where}: executions at {x.started:.3f} and {y.started:.3f}, in "
+                         f"engine lives {life_of(x)} and {life_of(y)}")  # fmt: skip
     if flaky:
         if not failures or kept[0].attempt < 1 or any(f.attempt != 0 for f in failures):
             rep.fail("retry not honoured",
@@ -417,11 +455,11 @@ def sleep_checks(
                          f"{release.first_try:.3f}")  # fmt: skip
 
 
-def check_bound(ev: Evidence, rep: Report, lost_by_life: Counter[int], life_at: Any) -> None:
+def check_bound(ev: Evidence, rep: Report, lost_by_life: Counter[int], life_of: Any) -> None:
     """Lost executions of a killed life <= its due call items that the SDK had received."""
     received: dict[int, set[tuple[str, str]]] = defaultdict(set)
     for call in ev.calls:
-        received[life_at(call.arrived)].add((call.run_id, call.step_id))
+        received[life_of(call)].add((call.run_id, call.step_id))
     total_bound = 0
     open_at_kill = []
     for kill in ev.kills:
@@ -443,6 +481,24 @@ def check_bound(ev: Evidence, rep: Report, lost_by_life: Counter[int], life_at: 
         calls=len(ev.calls),
         max_open_calls_at_kill=max(open_at_kill, default=0),
         lost_by_kill=[lost_by_life[k.life] for k in ev.kills],
+    )
+
+
+def check_app_bound(ev: Evidence, rep: Report, lost_by_app: Counter[int]) -> None:
+    """Executions lost to an app kill <= the calls that app process had open when it died (each
+    call runs at most one step); an app life that was never killed loses none."""
+    open_calls = Counter(c.app_life for c in ev.calls if c.ended is None)
+    for life in ev.app_lives:
+        if life.killed is None:
+            open_calls[life.index] = 0  # still running at the end: every call of it ended
+        if lost_by_app[life.index] > open_calls[life.index]:
+            rep.fail("more re-runs than calls in flight",
+                     f"app life {life.index}: {lost_by_app[life.index]} executions lost to its "
+                     f"kill, but only {open_calls[life.index]} calls were open")  # fmt: skip
+    rep.figures.update(
+        app_kills=sum(life.killed is not None for life in ev.app_lives),
+        lost_by_app_kill=[lost_by_app[life.index] for life in ev.app_lives if life.killed],
+        app_dup_bound=sum(open_calls[life.index] for life in ev.app_lives if life.killed),
     )
 
 

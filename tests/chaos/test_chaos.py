@@ -1,9 +1,10 @@
-"""Chaos: `kill -9` the engine at random moments during a burst, restart it, and prove that no
+"""Chaos: `kill -9` the engine and the SDK app at random moments during a burst, restart them, and
+prove that no
 acknowledged event is lost, no step whose result was saved runs again, and every run finishes,
 with sleeps, waits, retries, invokes and crons resuming across the kills.
 
 The test, in order:
-1. Start the engine (`python -m engine`, flat 1 s retry backoff) and the SDK app (`_app.py`:
+1. Start the engine (`python -m engine`, flat 1 s retry backoff) and the SDK app process (`_app.py`:
    sequential steps, a parallel group, a sleep, a wait_for_event, a step that fails once, an
    invoke of a child, a minutely cron), and sync the app.
 2. Burst: send CHAOS_EVENTS events (scenario drawn per event) paced over the kill window, one
@@ -11,7 +12,9 @@ The test, in order:
    observer releases waiting runs and samples saved step results meanwhile.
 3. Kill: CHAOS_KILLS times, after a random uptime of 0.2-1.5 s, SIGKILL the engine, read a copy of
    its database (`_kills.py`), and restart it on the same port and file. When a minute boundary is
-   near, the kill is placed so that the engine is dead when the cron tick falls due.
+   near, the kill is placed so that the engine is dead when the cron tick falls due. CHAOS_APP_KILLS
+   times (interleaved in a seeded order) SIGKILL the SDK app instead, once its successor listens
+   on the same port (`_sdk_process.py`).
 4. Drain: wait until no run is Running (deadline). If no cron tick fell due while the engine was
    dead yet, kill it across the next minute boundary (this can add up to a minute).
 5. Read everything back through the REST API and run the checks of `_verify.py` (its docstring
@@ -34,9 +37,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ._app import SCENARIOS, SdkServer
+from ._app import SCENARIOS
 from ._engine import ChaosEngine
 from ._kills import Kill, kill_and_restart, next_minute
+from ._sdk_process import SdkProcess
 from ._traffic import Observer, Sender, Sent, make_event
 from ._verify import Evidence, Report, verify
 
@@ -64,6 +68,7 @@ class Settings:
     kills: int
     events: int
     durability: str = "normal"
+    app_kills: int = 3  # kill -9s of the SDK app process, interleaved with the engine's
 
     @classmethod
     def from_env(cls, seed: int, durability: str) -> Settings:
@@ -72,6 +77,7 @@ class Settings:
             kills=int(os.environ.get("CHAOS_KILLS", "8")),
             events=int(os.environ.get("CHAOS_EVENTS", "130")),
             durability=durability,
+            app_kills=int(os.environ.get("CHAOS_APP_KILLS", "3")),
         )
 
     def rng(self, purpose: str) -> random.Random:
@@ -87,11 +93,12 @@ def test_kill_9_during_a_burst_loses_and_repeats_nothing(
     tmp_path: pathlib.Path, durability: str, seed: int
 ) -> None:
     settings = Settings.from_env(seed, durability)
-    chaos = Chaos(settings, ChaosEngine(tmp_path, durability=durability))
+    chaos = Chaos(settings, ChaosEngine(tmp_path, durability=durability), tmp_path)
     try:
         evidence = chaos.execute()
     finally:
         chaos.engine.stop()
+        chaos.sdk.stop()
     report = verify(evidence)
     report.figures["runtime_s"] = round(time.time() - chaos.began, 1)
     report.figures["phases_s"] = {k: round(v, 1) for k, v in chaos.phases.items()}
@@ -102,8 +109,9 @@ def test_kill_9_during_a_burst_loses_and_repeats_nothing(
 class Chaos:
     """One chaos session: engine, SDK app, burst, kills, drain, cron, and the evidence."""
 
-    def __init__(self, settings: Settings, engine: ChaosEngine) -> None:
+    def __init__(self, settings: Settings, engine: ChaosEngine, workdir: pathlib.Path) -> None:
         self.settings, self.engine = settings, engine
+        self.sdk = SdkProcess(workdir, engine.url)
         self.kills: list[Kill] = []
         self.phases: dict[str, float] = {}
         self.stuck: list[str] = []
@@ -114,13 +122,15 @@ class Chaos:
 
     def execute(self) -> Evidence:
         first = self.engine.start()
-        sdk = SdkServer(self.engine.url)
-        with sdk.running(), httpx.Client(base_url=self.engine.url, timeout=10.0) as api:
+        sdk = self.sdk
+        sdk.start()
+        with httpx.Client(base_url=self.engine.url, timeout=10.0) as api:
             resp = api.post("/v1/apps/sync", json={"url": sdk.serve_url})
             assert resp.status_code == 200 and resp.json()["data"]["ok"], resp.text
             synced_at = time.time()
             restart_s = first.ready - first.spawned
-            window = self.settings.kills * (sum(UPTIME_S) / 2 + restart_s)
+            kills = self.settings.kills + self.settings.app_kills
+            window = kills * (sum(UPTIME_S) / 2 + restart_s)
             events = plan_events(self.settings.rng("events"), self.settings.events, window)
             observer = Observer(
                 self.engine.url, {e.internal_id: e for e in events}, self.settings.rng("observer")
@@ -141,13 +151,20 @@ class Chaos:
             self.phase("collect")
         return evidence
 
-    def burst(self, sdk: SdkServer, events: list[Sent], restart_s: float) -> None:
-        """Send the events while killing the engine `settings.kills` times."""
+    def burst(self, sdk: SdkProcess, events: list[Sent], restart_s: float) -> None:
+        """Send the events while killing the engine `settings.kills` times and the SDK app
+        `settings.app_kills` times, in an order the seed draws."""
         sender = Sender(self.engine.url, events)
         sender.start()
         rng = self.settings.rng("kills")
-        for _ in range(self.settings.kills):
+        targets = ["engine"] * self.settings.kills + ["app"] * self.settings.app_kills
+        self.settings.rng("targets").shuffle(targets)
+        for target in targets:
             kill_at = time.time() + rng.uniform(*UPTIME_S)
+            if target == "app":
+                time.sleep(max(0.0, kill_at - time.time()))
+                sdk.restart()
+                continue
             dead_until = 0.0
             boundary = next_minute(time.time())
             if time.time() + 0.1 < boundary - 0.3 <= kill_at + restart_s + 0.5:
@@ -159,7 +176,7 @@ class Chaos:
         assert sender.join(timeout=120), "the sender did not finish"
         self.phase("send")
 
-    def kill_across_next_tick(self, api: httpx.Client, sdk: SdkServer) -> None:
+    def kill_across_next_tick(self, api: httpx.Client, sdk: SdkProcess) -> None:
         """No tick fell due during a kill yet: be dead at the next one, then see it run."""
         boundary = next_minute(time.time() + 1)
         time.sleep(max(0.0, boundary - 0.3 - time.time()))
@@ -225,7 +242,7 @@ def _ms(text: str) -> float:
 
 
 def collect(
-    api: httpx.Client, chaos: Chaos, events: list[Sent], observer: Observer, sdk: SdkServer,
+    api: httpx.Client, chaos: Chaos, events: list[Sent], observer: Observer, sdk: SdkProcess,
     synced_at: float, finished_at: float,
 ) -> Evidence:  # fmt: skip
     """Read back every event, run and step through the REST API."""
@@ -253,7 +270,7 @@ def collect(
     return Evidence(
         lives=list(chaos.engine.lives), kills=chaos.kills, events=events, releases=dict(observer.releases),
         event_runs=event_runs, event_found=event_found, runs=runs, steps=steps,
-        executions=sdk.journal.executions(), calls=sdk.call_log.calls(),
+        executions=sdk.executions(), calls=sdk.calls(), app_lives=list(sdk.lives),
         seen=dict(observer.seen), changed=list(observer.changed),
         synced_at=synced_at, finished_at=finished_at,
     )  # fmt: skip
@@ -284,10 +301,13 @@ def summary(settings: Settings, report: Report, engine: ChaosEngine) -> str:
         f"abandoned={f.get('abandoned')} (stored {f.get('abandoned_stored')}) "
         f"runs={f.get('runs')} step_executions={f.get('step_executions')} "
         f"(failed attempts {f.get('failed_executions')}) "
+        f"app_kills={f.get('app_kills')} (executions lost to them {f.get('lost_by_app_kill')}, "
+        f"bound {f.get('app_dup_bound')}) "
         f"duplicates={f.get('duplicates')} (bound {f.get('dup_bound')}; per kill "
         f"{f.get('lost_by_kill')}; max calls open at a kill {f.get('max_open_calls_at_kill')}) "
         f"sdk_calls={f.get('calls')} (reached the SDK after their engine died "
-        f"{f.get('late_calls')}) sampled_saved_steps={f.get('sampled')} "
+        f"{f.get('late_calls')}; executions a life's arrival time would misattribute "
+        f"{f.get('late_by_arrival')}) sampled_saved_steps={f.get('sampled')} "
         f"pending_at_kills={f.get('pending_at_kills')} cron_ticks={f.get('cron_ticks')} "
         f"(due while dead {f.get('cron_ticks_while_dead')}) | lost_events={f.get('lost_events')} "
         f"lost_runs={n('run lost')} duplicated_runs={n('run duplicated')} "

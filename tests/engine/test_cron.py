@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.cron import CronError, CronSpec, jitter_offset, parse_cron, tick_id, validate_jitter
+from engine.cron import (
+    CronError,
+    CronSpec,
+    jitter_offset,
+    next_tick_ms,
+    parse_cron,
+    tick_id,
+    validate_jitter,
+)
 
 UTC = dt.UTC
 PARIS = ZoneInfo("Europe/Paris")
@@ -90,6 +98,16 @@ def test_next_after_is_strictly_after_and_utc() -> None:
     assert spec.next_after(utc(2026, 11, 25, 9, 0, 0) + dt.timedelta(microseconds=1)) == utc(
         2026, 11, 26, 9
     )
+
+
+def test_next_tick_ms_is_next_after_in_milliseconds() -> None:
+    spec = parse_cron("TZ=Europe/Paris 0 9 * * 1-5")
+    friday_evening = utc(2026, 11, 27, 18)
+    after_ms = int(friday_evening.timestamp() * 1000)
+    want = int(spec.next_after(friday_evening).timestamp() * 1000)
+    assert next_tick_ms(spec, after_ms) == want
+    assert next_tick_ms(spec, after_ms) == want  # the cached answer is the same
+    assert next_tick_ms(spec, want) > want  # strictly after, like next_after
 
 
 def test_next_after_accepts_any_aware_datetime() -> None:
