@@ -10,9 +10,9 @@ from urllib.parse import quote, urlsplit
 
 import fastapi
 from fastapi.responses import PlainTextResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
+from .assets import IMMUTABLE, REVALIDATE, Assets, HashedStaticFiles, content_hash
 from .auth import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, csrf_ok, load_or_create_token
 from .context import HERE, Console, console_of, make_templates, page
 from .live import RunsFeed
@@ -115,17 +115,23 @@ def create_app(settings: ConsoleSettings, runs: RunSource | None = None) -> fast
         dependencies=[fastapi.Depends(guard)],
     )
     app.state.console = console
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    assets = Assets(HERE / "static")
+    app.mount("/static", HashedStaticFiles(assets, HERE / "static"), name="static")
     _handlers(app)
     _login_routes(app)
     for module in (overview, chat, skills, runs_page, events, incidents, review, inbox):
         app.include_router(module.router)
 
     css = highlight_css()
+    css_hash = content_hash(css.encode())
+    console.templates.env.globals.update(
+        asset=assets.url, highlight_css_url=f"/highlight.css?v={css_hash}"
+    )
 
     @app.get("/highlight.css", include_in_schema=False)
-    def highlight_stylesheet() -> Response:
-        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+    def highlight_stylesheet(v: str = "") -> Response:
+        cache = IMMUTABLE if v == css_hash else REVALIDATE
+        return Response(css, media_type="text/css", headers={"Cache-Control": cache})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
