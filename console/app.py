@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import fastapi
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.responses import Response
+
+from skills_core.capabilities.incidents import IncidentStore
 
 from .assets import IMMUTABLE, REVALIDATE, Assets, HashedStaticFiles, content_hash
 from .auth import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, csrf_ok, load_or_create_token
@@ -83,6 +85,15 @@ def default_runs(settings: ConsoleSettings) -> RunSource:
         return EngineHistoryRuns(settings.engine_url)
 
 
+def _platform_store(runs: RunSource) -> Any:
+    """The store the run ledger reads (incidents live in the same platform store), else the
+    one `loopwright incidents` opens by default."""
+    from loopwright.store import open_store
+
+    store = getattr(runs, "store", None)
+    return store if store is not None else open_store()
+
+
 def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> Console:
     token, _ = load_or_create_token(settings.token_path)
     source = runs or default_runs(settings)
@@ -93,6 +104,7 @@ def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> C
         agent=AgentApi(settings.agent_url),
         engine=EngineApi(settings.engine_url),
         runs=source,
+        incidents=IncidentStore(_platform_store(source)),
         feed=RunsFeed(source, settings.live_poll_s),
         templates=make_templates(),
     )

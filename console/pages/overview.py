@@ -109,7 +109,7 @@ async def overview(request: fastapi.Request) -> Response:
         down.if_up(sidecar_up, console.sidecar.skills(), []),
         down.if_up(agent_up, console.agent.status(), {}),
         down.if_up(agent_up, console.agent.conversations(), []),
-        incidents(request, down),
+        incidents(request, open_only=True, evidence=False),
     )
     last_beat = beats[0] if beats else None
     overdue = (
@@ -130,7 +130,7 @@ async def overview(request: fastapi.Request) -> Response:
         parts={"engine": await engine_up, "sidecar": await sidecar_up, "agent": await agent_up},
         series=series,
         chart_data=Markup(json.dumps(series).replace("<", "\\u003c")),
-        incidents=[i for i in found if i["open"]],
+        incidents=found,
         awaiting=[s for s in skills if s.get("awaiting_approval")],
         last_beat=last_beat,
         overdue=overdue,

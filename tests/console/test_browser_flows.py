@@ -19,10 +19,20 @@ from typing import Any
 import httpx
 import pytest
 
+from loopwright.store import open_store
+from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.notify.inbox import post_once
 from skills_core.capabilities.notify.messages import PostRequest
 from skills_core.capabilities.store import CapabilityStore
-from tests.console._platform import EVENT, SKILL_ID, XSS, Platform, ping_source, platform
+from tests.console._platform import (
+    EVENT,
+    SKILL_ID,
+    XSS,
+    Platform,
+    ping_source,
+    platform,
+    store_url,
+)
 from tests.console.conftest import AXE
 
 # Chromium and four processes on a loaded 2-core machine: generous per-test limits.
@@ -30,7 +40,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WAIT_MS = 90_000
 README_SHOTS = os.environ.get("LOOPWRIGHT_README_SHOTS") == "1"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-INCIDENT = "checkout-20261202T1200Z"
 PAGES = ["/", "/chat", "/skills", f"/skills/{SKILL_ID}", "/runs", "/events", "/incidents",
          "/review", "/inbox"]  # fmt: skip
 
@@ -258,24 +267,43 @@ def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
 
 
 def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
-    data = {"incident_id": INCIDENT, "service": "checkout", "severity": "degraded",
-            "reason": "p95 1.8x baseline"}  # fmt: skip
-    plat.send("health/incident.opened", data)
+    """The incident as the health check opens it in the platform's incident store, its triage
+    in the inbox thread keyed by its id; then resolved, it moves to the past ones."""
+    incidents = IncidentStore(open_store(store_url(plat.workdir)))
+    now = time.time()
+    seen = Observation(service="checkout", label="degraded", signals=("p95", "error_rate"),
+                       reason=f"p95 1.8x baseline {XSS}", onset=now - 300, checked_at=now)  # fmt: skip
+    opened = incidents.observe(seen)["incident"]
     store = CapabilityStore(plat.sidecar.capabilities_db)
     request = PostRequest(channel="inbox", text=f"Triage: a deploy at 11:58. {XSS}",
-                          thread_key=INCIDENT, dedupe_key="console-test-1")  # fmt: skip
+                          thread_key=opened["id"], dedupe_key="console-test-1")  # fmt: skip
     post_once(store, "incident-triage", request, "inbox")
     page.goto(f"{plat.console.url}/incidents")
-    incident = page.locator("article.incident", has_text=INCIDENT)
-    assert "p95 1.8x baseline" in incident.inner_text()
-    assert "<script>window.__xss=1</script>" in incident.inner_text()
+    incident = page.locator("#open-h ~ article.incident", has_text=opened["id"])
+    text = incident.inner_text()
+    assert "degraded" in text and "checkout" in text and "error_rate, p95" in text
+    assert f"p95 1.8x baseline {XSS}" in text  # escaped: shown as text, never run
+    assert f"Triage: a deploy at 11:58. {XSS}" in text
+    assert page.evaluate("window.__xss") is None
+    page.goto(f"{plat.console.url}/")
+    assert opened["id"] in page.inner_text("#inc-h + ul")
+    page.goto(f"{plat.console.url}/incidents")
     incident.locator("button:has-text('Mark false alarm')").click()
     assert "marked 'false alarm'" in page.inner_text(".flash.ok")
     page.goto(f"{plat.console.url}/review")
     signals = page.inner_text("#signals-h + table")
-    assert INCIDENT in signals and "false alarm" in signals and "Ann (console)" in signals
+    assert opened["id"] in signals and "false alarm" in signals and "Ann (console)" in signals
     page.goto(f"{plat.console.url}/inbox")
     assert "Triage: a deploy at 11:58." in page.inner_text("main")
+    for n in range(1, 10):  # normal checks until the policy resolves it
+        calm = Observation(service="checkout", label="normal", signals=(), reason="ok",
+                           onset=now + 60 * n, checked_at=now + 60 * n)  # fmt: skip
+        if incidents.observe(calm)["action"] == "resolved":
+            break
+    page.goto(f"{plat.console.url}/incidents")
+    assert page.locator("#open-h ~ article.incident", has_text=opened["id"]).count() == 0
+    past = page.locator("#past-h ~ article.incident", has_text=opened["id"])
+    assert "resolved" in past.inner_text() and "Resolved" in past.inner_text()
 
 
 def test_nothing_from_a_skill_or_an_llm_runs_as_script(page: Any, plat: Platform) -> None:
