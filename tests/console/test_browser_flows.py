@@ -9,6 +9,7 @@ chat wrote). No timed assertions: waits are generous upper bounds on a loaded ma
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from loopwright.engine_client import EngineClient, EngineTarget
+from loopwright.ledger import LedgerReader
 from loopwright.store import open_store
 from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.notify.inbox import post_once
@@ -264,6 +267,56 @@ def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
     assert "console/ping sent again" in page.inner_text(".flash.ok")
     if "/runs/" in page.url:  # the new run started within the wait: its page
         assert page.url.rsplit("/", 1)[1] != old
+
+
+SLEEPER, SLEEP_EVENT = "console-sleeper", "console/sleep"
+
+
+def sleeper_source() -> str:
+    manifest = {"id": SLEEPER, "description": "Sleeps for an hour: a run to cancel",
+                "author": "human", "triggers": [{"event": SLEEP_EVENT}], "capabilities": {}}  # fmt: skip
+    return (
+        f"MANIFEST = {json.dumps(manifest)}\n\n\n"
+        f'@skill.function(fn_id="{SLEEPER}", trigger=skill.event("{SLEEP_EVENT}"))\n'
+        "def handler(ctx):\n"
+        '    ctx.step.run("before", lambda: {"ok": True})\n'
+        '    ctx.step.sleep("nap", 3_600_000)\n'
+        '    return ctx.step.run("after", lambda: {"woke": True})\n'
+    )
+
+
+def test_cancel_a_running_run(page: Any, plat: Platform) -> None:
+    """Run page → Cancel → the page shows it cancelled, and the engine and the ledger agree."""
+    added = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/versions", timeout=60,
+                       json={"source": sleeper_source(), "author": "human", "reason": "to cancel"})  # fmt: skip
+    assert added.status_code == 200, added.text
+    version = added.json()["version"]
+    approved = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/approve", timeout=60,
+                          json={"version": version, "by": "test"})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    wait_for(lambda: registered(plat, SLEEPER), "the sleeper to be registered")
+    plat.send(SLEEP_EVENT, {})
+    ledger = LedgerReader(open_store(store_url(plat.workdir)))
+    run = wait_for(lambda: next(iter(ledger.runs(skill=SLEEPER, status="running")), None),
+                   "the sleeper's run in the ledger")  # fmt: skip
+    page.goto(f"{plat.console.url}/runs/{run.run_id}")
+    assert page.inner_text(".facts .status") == "running"
+    page.click("button:has-text('Cancel run')")
+    assert "cancellation requested" in page.inner_text(".flash.ok")
+
+    def shown_cancelled() -> bool:
+        page.goto(f"{plat.console.url}/runs/{run.run_id}")
+        return page.inner_text(".facts .status") == "cancelled"
+
+    wait_for(shown_cancelled, "the run page to show the run cancelled")
+    assert page.locator("button:has-text('Cancel run')").count() == 0
+    engine = EngineClient(EngineTarget.from_env(url=plat.engine.url), timeout_s=10)
+    try:
+        assert str(engine.run(run.run_id)["status"]).lower() == "cancelled"
+    finally:
+        engine.close()
+    assert ledger.run(run.run_id).status == "cancelled"
+    assert not any(s.name == "after" for s in ledger.steps(run.run_id))
 
 
 def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
