@@ -97,6 +97,7 @@ def _platform_store(runs: RunSource) -> Any:
 def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> Console:
     token, _ = load_or_create_token(settings.token_path)
     source = runs or default_runs(settings)
+    store = _platform_store(source)
     return Console(
         settings=settings,
         sessions=Sessions(token, settings.session_ttl_s),
@@ -104,7 +105,8 @@ def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> C
         agent=AgentApi(settings.agent_url),
         engine=EngineApi(settings.engine_url),
         runs=source,
-        incidents=IncidentStore(_platform_store(source)),
+        store=store,
+        incidents=IncidentStore(store),
         feed=RunsFeed(source, settings.live_poll_s),
         templates=make_templates(),
     )

@@ -30,6 +30,8 @@ class Console:
     agent: AgentApi
     engine: EngineApi
     runs: RunSource
+    #: The platform store (run ledger, incidents, the review's reports and proposals).
+    store: Any
     #: The platform's incident store (skills_core/capabilities/incidents), as the CLI reads it.
     incidents: IncidentStore
     feed: RunsFeed

@@ -21,8 +21,12 @@ import httpx
 import pytest
 
 from loopwright.engine_client import EngineClient, EngineTarget
-from loopwright.ledger import LedgerReader
+from loopwright.ledger import LedgerReader, LedgerWriter, RunRecord
 from loopwright.store import open_store
+from review import proposals
+from review.backtest import Comparison, Score
+from review.proposals import Proposal
+from review.runner import Review
 from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.notify.inbox import post_once
 from skills_core.capabilities.notify.messages import PostRequest
@@ -270,6 +274,8 @@ def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
 
 
 SLEEPER, SLEEP_EVENT = "console-sleeper", "console/sleep"
+#: A skill with a run in each of the two reviewed weeks (written to the ledger by the test).
+REVIEWED = "console-reviewed"
 
 
 def sleeper_source() -> str:
@@ -285,12 +291,18 @@ def sleeper_source() -> str:
     )
 
 
+def submit_sleeper(plat: Platform, reason: str) -> int:
+    """A new version of the sleeper (it waits for a person: this platform's policy)."""
+    source = sleeper_source() + f"# {reason}\n"
+    added = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/versions", timeout=60,
+                       json={"source": source, "author": "human", "reason": reason})  # fmt: skip
+    assert added.status_code == 200, added.text
+    return int(added.json()["version"])
+
+
 def test_cancel_a_running_run(page: Any, plat: Platform) -> None:
     """Run page → Cancel → the page shows it cancelled, and the engine and the ledger agree."""
-    added = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/versions", timeout=60,
-                       json={"source": sleeper_source(), "author": "human", "reason": "to cancel"})  # fmt: skip
-    assert added.status_code == 200, added.text
-    version = added.json()["version"]
+    version = submit_sleeper(plat, "to cancel")
     approved = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/approve", timeout=60,
                           json={"version": version, "by": "test"})  # fmt: skip
     assert approved.status_code == 200, approved.text
@@ -357,6 +369,81 @@ def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
     assert page.locator("#open-h ~ article.incident", has_text=opened["id"]).count() == 0
     past = page.locator("#past-h ~ article.incident", has_text=opened["id"])
     assert "resolved" in past.inner_text() and "Resolved" in past.inner_text()
+
+
+def test_review_reports_scorecards_and_proposals_accept_and_reject(
+    page: Any, plat: Platform
+) -> None:
+    """Before any review: the page says what will appear and when. Two weekly reports (as
+    `loopwright review run` makes them), then two proposals: accepting the one whose version
+    waits approves it in the sidecar; rejecting the other declines it with the reason."""
+    store = open_store(store_url(plat.workdir))
+    page.goto(f"{plat.console.url}/review")
+    assert "0 6 * * 1" in page.inner_text("#review-empty")
+    review = Review(store, LedgerReader(store))
+    now = time.time()
+    for day in (8, 1):  # a run in each week, as the SDK middleware records it
+        LedgerWriter(store).record_run(
+            RunRecord(run_id=f"01REVIEW{day:018d}", app_id="loopwright-skills",
+                      function_id=REVIEWED, skill_id=REVIEWED, skill_version=1, trigger="cron",
+                      event_name=None, event_id=None, cron="*/30 * * * *", status="completed",
+                      started_at=now - day * 86_400, ended_at=now - day * 86_400 + 0.2,
+                      duration_ms=200.0)
+        )  # fmt: skip
+    review.run(now - 7 * 86_400)
+    latest = review.run(now)
+    base = int(plat_skill(plat, SLEEPER).get("active_version") or 0) or submit_and_approve(plat)
+    candidate = submit_sleeper(plat, "proposed by the review")
+    scores = Comparison(
+        Score(decisions=40, alerts=9, labelled=9, false_alarms=6.0, false_alarm_count=6,
+              true_alerts=3, incidents=3, caught=("i1", "i2", "i3"), missed=()),
+        Score(decisions=40, alerts=4, labelled=4, false_alarms=1.0, false_alarm_count=1,
+              true_alerts=3, incidents=3, caught=("i1", "i2", "i3"), missed=()),
+    ).to_json()  # fmt: skip
+    made = {}
+    for n, (state, version) in enumerate([("awaiting-approval", candidate), ("shadowing", None)]):
+        item = Proposal(
+            id=f"p-console{n}", report_id=latest["id"], skill_id=SLEEPER, base_version=base,
+            path="tuning", state=state, candidate_version=version, reason=f"fewer false alarms {XSS}",
+            evidence={}, changes={}, backtest=scores, shadow=None, watch=None, source=None,
+            created_at=now + n, updated_at=now + n, promoted_at=None,
+        )  # fmt: skip
+        made[state] = proposals.create(store, item)[0]
+
+    page.goto(f"{plat.console.url}/review")
+    assert latest["id"] in page.inner_text("#report-h")
+    row = page.locator("#scorecards tr", has_text=REVIEWED)
+    assert row.locator("td.icir").inner_text()  # ICIR, or why there is none yet
+    label = str(row.locator("svg.spark").get_attribute("aria-label"))
+    assert label.startswith(f"ICIR of {REVIEWED} per weekly report: ")
+    assert label.count(":") == 3  # the title, then two weeks with a value or "-" each
+    first = page.locator(f"#proposal-{made['awaiting-approval'].id}")
+    assert f"fewer false alarms {XSS}" in first.inner_text()
+    assert "83% fewer" in first.inner_text()  # 6 false alarms -> 1 in the backtest
+    first.locator("button:has-text('Accept')").click()
+    assert "approved" in page.inner_text(".flash.ok")
+    assert plat_skill(plat, SLEEPER)["active_version"] == candidate
+    assert proposals.get(store, made["awaiting-approval"].id).state == "promoted"
+    second = page.locator(f"#proposal-{made['shadowing'].id}")
+    second.locator("input[name=reason]").fill("not this week")
+    second.locator("button:has-text('Reject')").click()
+    assert page.locator(".flash.ok").count() == 1
+    assert proposals.get(store, made["shadowing"].id).state == "declined"
+    assert page.locator(f"#proposal-{made['shadowing'].id} button").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def plat_skill(plat: Platform, skill_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = httpx.get(f"{plat.sidecar.url}/v1/skills/{skill_id}").json()
+    return data
+
+
+def submit_and_approve(plat: Platform) -> int:
+    version = submit_sleeper(plat, "a base version")
+    approved = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/approve", timeout=60,
+                          json={"version": version, "by": "test"})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    return version
 
 
 def test_nothing_from_a_skill_or_an_llm_runs_as_script(page: Any, plat: Platform) -> None:
