@@ -86,12 +86,17 @@ def default_runs(settings: ConsoleSettings) -> RunSource:
 
 
 def _platform_store(runs: RunSource) -> Any:
-    """The store the run ledger reads (incidents live in the same platform store), else the
-    one `loopwright incidents` opens by default."""
+    """The store the run ledger reads (incidents and the review's reports live in the same
+    platform store), else the one `loopwright incidents` opens by default; with the tables of
+    everything the console reads from it (as the CLI ensures them before reading)."""
     from loopwright.store import open_store
 
     store = getattr(runs, "store", None)
-    return store if store is not None else open_store()
+    store = store if store is not None else open_store()
+    with contextlib.suppress(ImportError):
+        import review.tables  # noqa: F401  (declares the review's tables)
+    store.ensure()
+    return store
 
 
 def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> Console:
