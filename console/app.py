@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import fastapi
 from fastapi.responses import PlainTextResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
+from skills_core.capabilities.incidents import IncidentStore
+
+from .assets import IMMUTABLE, REVALIDATE, Assets, HashedStaticFiles, content_hash
 from .auth import COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions, csrf_ok, load_or_create_token
 from .context import HERE, Console, console_of, make_templates, page
 from .live import RunsFeed
@@ -83,9 +85,24 @@ def default_runs(settings: ConsoleSettings) -> RunSource:
         return EngineHistoryRuns(settings.engine_url)
 
 
+def _platform_store(runs: RunSource) -> Any:
+    """The store the run ledger reads (incidents and the review's reports live in the same
+    platform store), else the one `loopwright incidents` opens by default; with the tables of
+    everything the console reads from it (as the CLI ensures them before reading)."""
+    from loopwright.store import open_store
+
+    store = getattr(runs, "store", None)
+    store = store if store is not None else open_store()
+    with contextlib.suppress(ImportError):
+        import review.tables  # noqa: F401  (declares the review's tables)
+    store.ensure()
+    return store
+
+
 def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> Console:
     token, _ = load_or_create_token(settings.token_path)
     source = runs or default_runs(settings)
+    store = _platform_store(source)
     return Console(
         settings=settings,
         sessions=Sessions(token, settings.session_ttl_s),
@@ -93,6 +110,8 @@ def build_console(settings: ConsoleSettings, runs: RunSource | None = None) -> C
         agent=AgentApi(settings.agent_url),
         engine=EngineApi(settings.engine_url),
         runs=source,
+        store=store,
+        incidents=IncidentStore(store),
         feed=RunsFeed(source, settings.live_poll_s),
         templates=make_templates(),
     )
@@ -115,17 +134,23 @@ def create_app(settings: ConsoleSettings, runs: RunSource | None = None) -> fast
         dependencies=[fastapi.Depends(guard)],
     )
     app.state.console = console
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    assets = Assets(HERE / "static")
+    app.mount("/static", HashedStaticFiles(assets, HERE / "static"), name="static")
     _handlers(app)
     _login_routes(app)
     for module in (overview, chat, skills, runs_page, events, incidents, review, inbox):
         app.include_router(module.router)
 
     css = highlight_css()
+    css_hash = content_hash(css.encode())
+    console.templates.env.globals.update(
+        asset=assets.url, highlight_css_url=f"/highlight.css?v={css_hash}"
+    )
 
     @app.get("/highlight.css", include_in_schema=False)
-    def highlight_stylesheet() -> Response:
-        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+    def highlight_stylesheet(v: str = "") -> Response:
+        cache = IMMUTABLE if v == css_hash else REVALIDATE
+        return Response(css, media_type="text/css", headers={"Cache-Control": cache})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -10,6 +10,8 @@ import fastapi
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from skills_core.capabilities.incidents import IncidentStore
+
 from .auth import Session, Sessions
 from .live import RunsFeed
 from .parts import AgentApi, EngineApi, SidecarApi
@@ -28,6 +30,10 @@ class Console:
     agent: AgentApi
     engine: EngineApi
     runs: RunSource
+    #: The platform store (run ledger, incidents, the review's reports and proposals).
+    store: Any
+    #: The platform's incident store (skills_core/capabilities/incidents), as the CLI reads it.
+    incidents: IncidentStore
     feed: RunsFeed
     templates: Jinja2Templates
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import json
 import time
 from typing import Any
@@ -19,11 +20,14 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 _FORMATTER = HtmlFormatter(cssclass="hl", linenos="inline", wrapcode=True)
+_LEXER = PythonLexer()
 
 
+@functools.lru_cache(maxsize=64)
 def python_html(source: str) -> Markup:
-    """Highlighted Python; Pygments escapes every token it emits."""
-    return Markup(highlight(source, PythonLexer(), _FORMATTER))
+    """Highlighted Python; Pygments escapes every token it emits. A version's source never
+    changes, so the same page shown again reuses its highlighting."""
+    return Markup(highlight(source, _LEXER, _FORMATTER))
 
 
 def highlight_css() -> str:
@@ -43,7 +47,8 @@ class DiffRow:
     right: str
 
 
-def side_by_side(old: str, new: str) -> list[DiffRow]:
+@functools.lru_cache(maxsize=32)
+def side_by_side(old: str, new: str) -> tuple[DiffRow, ...]:
     a, b = old.splitlines(), new.splitlines()
     rows: list[DiffRow] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
@@ -71,7 +76,7 @@ def side_by_side(old: str, new: str) -> list[DiffRow]:
                     b[rj] if rj is not None else "",
                 )
             )
-    return rows
+    return tuple(rows)  # cached: shared by every page that shows this diff
 
 
 def when(epoch: float | None) -> str:

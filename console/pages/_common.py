@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 import fastapi
@@ -26,6 +28,18 @@ class Outages:
         except PartDown as err:
             self.messages[err.part] = str(err)
             return default
+
+    async def if_up(self, up: Awaitable[bool], call: Coroutine[Any, Any, T], default: T) -> T:
+        """``call`` made alongside the part's up-check (not after it, so a page waits for the
+        slowest part, not for the sum); a part found down reads as ``default`` and its call is
+        dropped, as if it had not been made (the page already shows the part as down)."""
+        task = asyncio.ensure_future(call)
+        if not await up:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            return default
+        return await self.get(task, default)
 
 
 def who(request: fastapi.Request) -> str:

@@ -1,64 +1,93 @@
-"""Incidents: open and past, their triage summaries and evidence, and feedback buttons
-(useful / false alarm / missed) that feed the review's outcome signals.
-
-Until the incidents lifecycle lands, an incident is an inbox thread keyed by incident id (the
-triage posts one thread per incident) together with the ``health/incident.opened`` event the
-health check sent for it.
+"""Incidents: open and past, from the platform's incident store (what `loopwright incidents`
+reads): state, severity, signals, revisions; with each its inbox thread (keyed by the incident
+id: the alert, the triage summary, updates, the resolution) as the evidence, and feedback
+buttons (useful / false alarm / missed) that feed the review's outcome signals.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+import dataclasses
+from pathlib import Path
 from typing import Annotated, Any
 
 import fastapi
 from starlette.responses import Response
 
+from skills_core.capabilities.incidents import Incident
+from skills_core.capabilities.notify.inbox import read_inbox
+
 from ..context import console_of, page
-from ..feedback import VERDICTS, record_feedback, signals_for
-from ._common import Outages, back, who
-from .inbox import threads
+from ..feedback import VERDICTS, all_feedback, record_feedback
+from ._common import back, who
+from .inbox import Thread
 
 router = fastapi.APIRouter()
-OPENED = "health/incident.opened"
-OPEN_FOR_S = 6 * 3600
+#: As many as `loopwright incidents` lists by default, and then some.
+LIMIT = 50
 
 
-async def incidents(request: fastapi.Request, down: Outages) -> list[dict[str, Any]]:
+@dataclasses.dataclass(frozen=True)
+class IncidentView:
+    incident: Incident
+    thread: Thread | None
+    feedback: list[dict[str, Any]]
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    @property
+    def open(self) -> bool:
+        return self.incident.state == "open"
+
+
+def _threads_of(db: Path, ids: set[str]) -> dict[str, Thread]:
+    """The inbox threads of these incidents, read in one pass (the inbox's thread filter
+    cannot use an index, so one read beats one per incident)."""
+    if not ids or not db.exists():
+        return {}
+    out: dict[str, Thread] = {}
+    for msg in read_inbox(db, limit=100_000):
+        if msg.thread_key in ids:
+            out.setdefault(msg.thread_key, Thread(msg.thread_key, [])).messages.append(msg)
+    return out
+
+
+async def incidents(
+    request: fastapi.Request, *, open_only: bool = False, evidence: bool = True
+) -> list[IncidentView]:
+    """Newest activity first, each with its inbox thread (``evidence``) and people's verdicts."""
     console = console_of(request)
-    found = await threads(console.settings.capabilities_db) or []
-    events = await down.get(console.engine.events(limit=100, since_iso=_days_ago(7)), [])
-    opened = {
-        str((e.get("data") or {}).get("incident_id")): e for e in events if e.get("name") == OPENED
-    }
-    out: dict[str, dict[str, Any]] = {}
-    for thread in found:
-        if not thread.key:
-            continue
-        out[thread.key] = {"id": thread.key, "thread": thread, "event": opened.get(thread.key)}
-    for incident_id, event in opened.items():
-        out.setdefault(incident_id, {"id": incident_id, "thread": None, "event": event})
-    now = time.time()
-    for item in out.values():
-        last = item["thread"].last.at.timestamp() if item["thread"] else 0
-        item["open"] = now - last < OPEN_FOR_S if item["thread"] else True
-        item["feedback"] = signals_for(console.settings.var_dir, item["id"])
-    return sorted(out.values(), key=lambda i: i["id"], reverse=True)
-
-
-def _days_ago(days: int) -> str:
-    import datetime as dt
-
-    at = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    found, verdicts = await asyncio.gather(
+        asyncio.to_thread(console.incidents.recent, open_only=open_only, limit=LIMIT),
+        asyncio.to_thread(all_feedback, console.settings.var_dir),
+    )
+    ids = {i.id for i in found}
+    posted = (
+        await asyncio.to_thread(_threads_of, console.settings.capabilities_db, ids)
+        if evidence
+        else {}
+    )
+    return [
+        IncidentView(
+            incident=i,
+            thread=posted.get(i.id),
+            feedback=[f for f in verdicts if f.get("incident_id") == i.id],
+        )
+        for i in found
+    ]
 
 
 @router.get("/incidents")
 async def incidents_page(request: fastapi.Request) -> Response:
-    down = Outages()
-    items = await incidents(request, down)
+    items = await incidents(request)
     return page(
-        request, "incidents.html", incidents=items, verdicts=VERDICTS, outages=down.messages
+        request,
+        "incidents.html",
+        open_incidents=[i for i in items if i.open],
+        past_incidents=[i for i in items if not i.open],
+        verdicts=VERDICTS,
     )
 
 

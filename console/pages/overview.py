@@ -69,8 +69,22 @@ def decision_series(decisions: list[Any]) -> dict[str, dict[str, Any]]:
     return services
 
 
-async def _part_up(part: Any, path: str) -> bool:
-    return bool(await part.up(path))
+def _part_up(part: Any, path: str) -> asyncio.Task[bool]:
+    return asyncio.ensure_future(part.up(path))
+
+
+async def _health(console: Any, down: Outages, since: float) -> tuple[Any, Any, str]:
+    """Each service's decisions over the day, and the skills' LLM spend by day (ledger only)."""
+    extras = extras_for(console.runs)
+    today = day(time.time())
+    if extras is None:
+        checks = await down.get(console.runs.runs(skill="health-check", since=since, limit=500), [])
+        return health_series(checks), None, today
+    decisions, spend = await asyncio.gather(
+        extras.health_decisions("health-check", since, time.time()),
+        extras.llm_spend(day(time.time() - 6 * DAY_S), today),
+    )
+    return decision_series(decisions), spend, today
 
 
 @router.get("/")
@@ -78,24 +92,25 @@ async def overview(request: fastapi.Request) -> Response:
     console = console_of(request)
     down = Outages()
     since = time.time() - DAY_S
-    engine_up, sidecar_up, agent_up = await asyncio.gather(
-        _part_up(console.engine, "/health"),
-        _part_up(console.sidecar, "/v1/status"),
-        _part_up(console.agent, "/v1/status"),
+    engine_up = _part_up(console.engine, "/health")
+    sidecar_up = _part_up(console.sidecar, "/v1/status")
+    agent_up = _part_up(console.agent, "/v1/status")
+    # Every read at once: the page costs the slowest part, not the sum of them.
+    (
+        (series, skill_spend, today),
+        beats,
+        skills,
+        agent_status,
+        conversations,
+        found,
+    ) = await asyncio.gather(
+        _health(console, down, since),
+        down.get(console.runs.runs(skill="heartbeat", limit=1), []),
+        down.if_up(sidecar_up, console.sidecar.skills(), []),
+        down.if_up(agent_up, console.agent.status(), {}),
+        down.if_up(agent_up, console.agent.conversations(), []),
+        incidents(request, open_only=True, evidence=False),
     )
-    extras = extras_for(console.runs)
-    if extras is not None:
-        series = decision_series(await extras.health_decisions("health-check", since, time.time()))
-        today, week_ago = day(time.time()), day(time.time() - 6 * DAY_S)
-        skill_spend = await extras.llm_spend(week_ago, today)
-    else:
-        checks = await down.get(console.runs.runs(skill="health-check", since=since, limit=500), [])
-        series, skill_spend, today = health_series(checks), None, day(time.time())
-    beats = await down.get(console.runs.runs(skill="heartbeat", limit=1), [])
-    skills = await down.get(console.sidecar.skills(), []) if sidecar_up else []
-    agent_status = await down.get(console.agent.status(), {}) if agent_up else {}
-    conversations = await down.get(console.agent.conversations(), []) if agent_up else []
-    found = await incidents(request, down)
     last_beat = beats[0] if beats else None
     overdue = (
         last_beat is None or (time.time() - (last_beat.started_at or 0)) > 2 * HEARTBEAT_EVERY_S
@@ -112,10 +127,10 @@ async def overview(request: fastapi.Request) -> Response:
     return page(
         request,
         "overview.html",
-        parts={"engine": engine_up, "sidecar": sidecar_up, "agent": agent_up},
+        parts={"engine": await engine_up, "sidecar": await sidecar_up, "agent": await agent_up},
         series=series,
         chart_data=Markup(json.dumps(series).replace("<", "\\u003c")),
-        incidents=[i for i in found if i["open"]],
+        incidents=found,
         awaiting=[s for s in skills if s.get("awaiting_approval")],
         last_beat=last_beat,
         overdue=overdue,

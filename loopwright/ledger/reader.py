@@ -42,7 +42,11 @@ class LedgerReader:
                 sa.or_(t.c.function_id == function, t.c.function_id.endswith(f"-{function}"))
             )
         if status:
-            conditions.append(t.c.status == status)
+            # With a skill its index is the selective one, but SQLite (no ANALYZE statistics)
+            # picks the status index and walks every run of that status (21 ms instead of 5 ms
+            # at 100,000 runs on a loaded machine). ``status || ''`` keeps it off any index.
+            column = t.c.status.concat("") if skill else t.c.status
+            conditions.append(column == status)
         if since is not None:
             conditions.append(t.c.started_at >= since)
         if until is not None:

@@ -9,6 +9,7 @@ chat wrote). No timed assertions: waits are generous upper bounds on a loaded ma
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -19,10 +20,26 @@ from typing import Any
 import httpx
 import pytest
 
+from loopwright.engine_client import EngineClient, EngineTarget
+from loopwright.ledger import LedgerReader, LedgerWriter, RunRecord
+from loopwright.store import open_store
+from review import proposals
+from review.backtest import Comparison, Score
+from review.proposals import Proposal
+from review.runner import Review
+from skills_core.capabilities.incidents import IncidentStore, Observation
 from skills_core.capabilities.notify.inbox import post_once
 from skills_core.capabilities.notify.messages import PostRequest
 from skills_core.capabilities.store import CapabilityStore
-from tests.console._platform import EVENT, SKILL_ID, XSS, Platform, ping_source, platform
+from tests.console._platform import (
+    EVENT,
+    SKILL_ID,
+    XSS,
+    Platform,
+    ping_source,
+    platform,
+    store_url,
+)
 from tests.console.conftest import AXE
 
 # Chromium and four processes on a loaded 2-core machine: generous per-test limits.
@@ -30,7 +47,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 WAIT_MS = 90_000
 README_SHOTS = os.environ.get("LOOPWRIGHT_README_SHOTS") == "1"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-INCIDENT = "checkout-20261202T1200Z"
 PAGES = ["/", "/chat", "/skills", f"/skills/{SKILL_ID}", "/runs", "/events", "/incidents",
          "/review", "/inbox"]  # fmt: skip
 
@@ -257,25 +273,177 @@ def test_rerun_a_run_with_the_same_event(page: Any, plat: Platform) -> None:
         assert page.url.rsplit("/", 1)[1] != old
 
 
+SLEEPER, SLEEP_EVENT = "console-sleeper", "console/sleep"
+#: A skill with a run in each of the two reviewed weeks (written to the ledger by the test).
+REVIEWED = "console-reviewed"
+
+
+def sleeper_source() -> str:
+    manifest = {"id": SLEEPER, "description": "Sleeps for an hour: a run to cancel",
+                "author": "human", "triggers": [{"event": SLEEP_EVENT}], "capabilities": {}}  # fmt: skip
+    return (
+        f"MANIFEST = {json.dumps(manifest)}\n\n\n"
+        f'@skill.function(fn_id="{SLEEPER}", trigger=skill.event("{SLEEP_EVENT}"))\n'
+        "def handler(ctx):\n"
+        '    ctx.step.run("before", lambda: {"ok": True})\n'
+        '    ctx.step.sleep("nap", 3_600_000)\n'
+        '    return ctx.step.run("after", lambda: {"woke": True})\n'
+    )
+
+
+def submit_sleeper(plat: Platform, reason: str) -> int:
+    """A new version of the sleeper (it waits for a person: this platform's policy)."""
+    source = sleeper_source() + f"# {reason}\n"
+    added = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/versions", timeout=60,
+                       json={"source": source, "author": "human", "reason": reason})  # fmt: skip
+    assert added.status_code == 200, added.text
+    return int(added.json()["version"])
+
+
+def test_cancel_a_running_run(page: Any, plat: Platform) -> None:
+    """Run page → Cancel → the page shows it cancelled, and the engine and the ledger agree."""
+    version = submit_sleeper(plat, "to cancel")
+    approved = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/approve", timeout=60,
+                          json={"version": version, "by": "test"})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    wait_for(lambda: registered(plat, SLEEPER), "the sleeper to be registered")
+    plat.send(SLEEP_EVENT, {})
+    ledger = LedgerReader(open_store(store_url(plat.workdir)))
+    run = wait_for(lambda: next(iter(ledger.runs(skill=SLEEPER, status="running")), None),
+                   "the sleeper's run in the ledger")  # fmt: skip
+    page.goto(f"{plat.console.url}/runs/{run.run_id}")
+    assert page.inner_text(".facts .status") == "running"
+    page.click("button:has-text('Cancel run')")
+    assert "cancellation requested" in page.inner_text(".flash.ok")
+
+    def shown_cancelled() -> bool:
+        page.goto(f"{plat.console.url}/runs/{run.run_id}")
+        return page.inner_text(".facts .status") == "cancelled"
+
+    wait_for(shown_cancelled, "the run page to show the run cancelled")
+    assert page.locator("button:has-text('Cancel run')").count() == 0
+    engine = EngineClient(EngineTarget.from_env(url=plat.engine.url), timeout_s=10)
+    try:
+        assert str(engine.run(run.run_id)["status"]).lower() == "cancelled"
+    finally:
+        engine.close()
+    assert ledger.run(run.run_id).status == "cancelled"
+    assert not any(s.name == "after" for s in ledger.steps(run.run_id))
+
+
 def test_mark_an_incident_a_false_alarm(page: Any, plat: Platform) -> None:
-    data = {"incident_id": INCIDENT, "service": "checkout", "severity": "degraded",
-            "reason": "p95 1.8x baseline"}  # fmt: skip
-    plat.send("health/incident.opened", data)
+    """The incident as the health check opens it in the platform's incident store, its triage
+    in the inbox thread keyed by its id; then resolved, it moves to the past ones."""
+    incidents = IncidentStore(open_store(store_url(plat.workdir)))
+    now = time.time()
+    seen = Observation(service="checkout", label="degraded", signals=("p95", "error_rate"),
+                       reason=f"p95 1.8x baseline {XSS}", onset=now - 300, checked_at=now)  # fmt: skip
+    opened = incidents.observe(seen)["incident"]
     store = CapabilityStore(plat.sidecar.capabilities_db)
     request = PostRequest(channel="inbox", text=f"Triage: a deploy at 11:58. {XSS}",
-                          thread_key=INCIDENT, dedupe_key="console-test-1")  # fmt: skip
+                          thread_key=opened["id"], dedupe_key="console-test-1")  # fmt: skip
     post_once(store, "incident-triage", request, "inbox")
     page.goto(f"{plat.console.url}/incidents")
-    incident = page.locator("article.incident", has_text=INCIDENT)
-    assert "p95 1.8x baseline" in incident.inner_text()
-    assert "<script>window.__xss=1</script>" in incident.inner_text()
+    incident = page.locator("#open-h ~ article.incident", has_text=opened["id"])
+    text = incident.inner_text()
+    assert "degraded" in text and "checkout" in text and "error_rate, p95" in text
+    assert f"p95 1.8x baseline {XSS}" in text  # escaped: shown as text, never run
+    assert f"Triage: a deploy at 11:58. {XSS}" in text
+    assert page.evaluate("window.__xss") is None
+    page.goto(f"{plat.console.url}/")
+    assert opened["id"] in page.inner_text("#inc-h + ul")
+    page.goto(f"{plat.console.url}/incidents")
     incident.locator("button:has-text('Mark false alarm')").click()
     assert "marked 'false alarm'" in page.inner_text(".flash.ok")
     page.goto(f"{plat.console.url}/review")
     signals = page.inner_text("#signals-h + table")
-    assert INCIDENT in signals and "false alarm" in signals and "Ann (console)" in signals
+    assert opened["id"] in signals and "false alarm" in signals and "Ann (console)" in signals
     page.goto(f"{plat.console.url}/inbox")
     assert "Triage: a deploy at 11:58." in page.inner_text("main")
+    for n in range(1, 10):  # normal checks until the policy resolves it
+        calm = Observation(service="checkout", label="normal", signals=(), reason="ok",
+                           onset=now + 60 * n, checked_at=now + 60 * n)  # fmt: skip
+        if incidents.observe(calm)["action"] == "resolved":
+            break
+    page.goto(f"{plat.console.url}/incidents")
+    assert page.locator("#open-h ~ article.incident", has_text=opened["id"]).count() == 0
+    past = page.locator("#past-h ~ article.incident", has_text=opened["id"])
+    assert "resolved" in past.inner_text() and "Resolved" in past.inner_text()
+
+
+def test_review_reports_scorecards_and_proposals_accept_and_reject(
+    page: Any, plat: Platform
+) -> None:
+    """Before any review: the page says what will appear and when. Two weekly reports (as
+    `loopwright review run` makes them), then two proposals: accepting the one whose version
+    waits approves it in the sidecar; rejecting the other declines it with the reason."""
+    store = open_store(store_url(plat.workdir))
+    page.goto(f"{plat.console.url}/review")
+    assert "0 6 * * 1" in page.inner_text("#review-empty")
+    review = Review(store, LedgerReader(store))
+    now = time.time()
+    for day in (8, 1):  # a run in each week, as the SDK middleware records it
+        LedgerWriter(store).record_run(
+            RunRecord(run_id=f"01REVIEW{day:018d}", app_id="loopwright-skills",
+                      function_id=REVIEWED, skill_id=REVIEWED, skill_version=1, trigger="cron",
+                      event_name=None, event_id=None, cron="*/30 * * * *", status="completed",
+                      started_at=now - day * 86_400, ended_at=now - day * 86_400 + 0.2,
+                      duration_ms=200.0)
+        )  # fmt: skip
+    review.run(now - 7 * 86_400)
+    latest = review.run(now)
+    base = int(plat_skill(plat, SLEEPER).get("active_version") or 0) or submit_and_approve(plat)
+    candidate = submit_sleeper(plat, "proposed by the review")
+    scores = Comparison(
+        Score(decisions=40, alerts=9, labelled=9, false_alarms=6.0, false_alarm_count=6,
+              true_alerts=3, incidents=3, caught=("i1", "i2", "i3"), missed=()),
+        Score(decisions=40, alerts=4, labelled=4, false_alarms=1.0, false_alarm_count=1,
+              true_alerts=3, incidents=3, caught=("i1", "i2", "i3"), missed=()),
+    ).to_json()  # fmt: skip
+    made = {}
+    for n, (state, version) in enumerate([("awaiting-approval", candidate), ("shadowing", None)]):
+        item = Proposal(
+            id=f"p-console{n}", report_id=latest["id"], skill_id=SLEEPER, base_version=base,
+            path="tuning", state=state, candidate_version=version, reason=f"fewer false alarms {XSS}",
+            evidence={}, changes={}, backtest=scores, shadow=None, watch=None, source=None,
+            created_at=now + n, updated_at=now + n, promoted_at=None,
+        )  # fmt: skip
+        made[state] = proposals.create(store, item)[0]
+
+    page.goto(f"{plat.console.url}/review")
+    assert latest["id"] in page.inner_text("#report-h")
+    row = page.locator("#scorecards tr", has_text=REVIEWED)
+    assert row.locator("td.icir").inner_text()  # ICIR, or why there is none yet
+    label = str(row.locator("svg.spark").get_attribute("aria-label"))
+    assert label.startswith(f"ICIR of {REVIEWED} per weekly report: ")
+    assert label.count(":") == 3  # the title, then two weeks with a value or "-" each
+    first = page.locator(f"#proposal-{made['awaiting-approval'].id}")
+    assert f"fewer false alarms {XSS}" in first.inner_text()
+    assert "83% fewer" in first.inner_text()  # 6 false alarms -> 1 in the backtest
+    first.locator("button:has-text('Accept')").click()
+    assert "approved" in page.inner_text(".flash.ok")
+    assert plat_skill(plat, SLEEPER)["active_version"] == candidate
+    assert proposals.get(store, made["awaiting-approval"].id).state == "promoted"
+    second = page.locator(f"#proposal-{made['shadowing'].id}")
+    second.locator("input[name=reason]").fill("not this week")
+    second.locator("button:has-text('Reject')").click()
+    assert page.locator(".flash.ok").count() == 1
+    assert proposals.get(store, made["shadowing"].id).state == "declined"
+    assert page.locator(f"#proposal-{made['shadowing'].id} button").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def plat_skill(plat: Platform, skill_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = httpx.get(f"{plat.sidecar.url}/v1/skills/{skill_id}").json()
+    return data
+
+
+def submit_and_approve(plat: Platform) -> int:
+    version = submit_sleeper(plat, "a base version")
+    approved = httpx.post(f"{plat.sidecar.url}/v1/skills/{SLEEPER}/approve", timeout=60,
+                          json={"version": version, "by": "test"})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+    return version
 
 
 def test_nothing_from_a_skill_or_an_llm_runs_as_script(page: Any, plat: Platform) -> None:

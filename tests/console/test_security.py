@@ -172,3 +172,37 @@ def test_security_headers(console: ConsoleServer) -> None:
     csp = resp.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert resp.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_review_decision_without_the_csrf_token_changes_no_proposal(
+    console: ConsoleServer, sidecar: RecordingApi
+) -> None:
+    from review import proposals
+    from review.proposals import Proposal
+
+    store = console.app.state.console.store
+    item = Proposal(
+        id="p-csrf0", report_id="r", skill_id="evil-skill", base_version=1, path="tuning",
+        state="awaiting-approval", candidate_version=2, reason=EVIL, evidence={}, changes={},
+        backtest=None, shadow=None, watch=None, source=None, created_at=1.0, updated_at=1.0,
+        promoted_at=None,
+    )  # fmt: skip
+    proposals.create(store, item)
+    client = console.login()
+    before = len(sidecar.requests)
+    for action in ("accept", "reject"):
+        for data in ({}, {"csrf": "forged"}):
+            resp = client.post(f"/review/proposals/p-csrf0/{action}", data=data)
+            assert resp.status_code == 403
+    assert proposals.get(store, "p-csrf0").state == "awaiting-approval"
+    assert sidecar.requests[before:] == []
+    page = client.get("/review").text
+    assert EVIL not in page  # the proposal's reason is shown escaped
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    resp = client.post("/review/proposals/p-csrf0/reject", data={"csrf": csrf[1]})
+    assert resp.status_code == 303
+    assert proposals.get(store, "p-csrf0").state == "declined"
+    resp = client.post("/review/proposals/p-nope/reject", data={"csrf": csrf[1]})
+    assert resp.status_code == 303
+    assert "Not rejected" in client.get("/review").text  # names the unknown proposal

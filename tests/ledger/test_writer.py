@@ -94,6 +94,10 @@ def test_runs_page_newest_first_with_filters_and_prefixes(store: Store) -> None:
     assert [r.run_id for r in reader.runs(limit=3, before=T0 + 2)] == ["01ABC1", "01ABC0"]
     assert [r.run_id for r in reader.runs(skill="x")] == ["01ABC3", "01ABC1"]
     assert [r.run_id for r in reader.runs(status="failed")] == ["01ABC4"]
+    # skill and status together (the status test is kept off its index then)
+    assert [r.run_id for r in reader.runs(skill="y", status="failed")] == ["01ABC4"]
+    assert [r.run_id for r in reader.runs(skill="y", status="completed")] == ["01ABC2", "01ABC0"]
+    assert reader.runs(skill="x", status="failed") == []
     assert [r.run_id for r in reader.runs(function="x")] == [f"01ABC{i}" for i in (4, 3, 2, 1, 0)]
     with pytest.raises(AmbiguousRunId, match="matches 5 runs"):
         reader.run("01AB")
