@@ -21,7 +21,9 @@ CRON = "* * * * *"
 ALERT_SKILL = "cron-watchdog"
 
 
-def post_alerts(findings: list[Finding], caps_path: Path, run_id: str | None = None) -> list[str]:
+def post_alerts(
+    findings: list[Finding], caps_path: Path | str, run_id: str | None = None
+) -> list[str]:
     """Post each finding once; the message ids (a repeated finding answers its first id)."""
     from skills_core.capabilities.notify.inbox import post_once
     from skills_core.capabilities.notify.messages import PostRequest
@@ -45,7 +47,7 @@ def post_alerts(findings: list[Finding], caps_path: Path, run_id: str | None = N
 
 
 def check_and_alert(
-    ledger: Any, caps_path: Path, now: float, run_id: str | None = None
+    ledger: Any, caps_path: Path | str, now: float, run_id: str | None = None
 ) -> dict[str, Any]:
     findings = watch(ledger, now, exclude=frozenset({FN_ID}))
     ids = post_alerts(findings, caps_path, run_id)
@@ -53,7 +55,7 @@ def check_and_alert(
 
 
 def watchdog_function(
-    client: inngest.Inngest, ledger: Callable[[], Any], caps_path: Path
+    client: inngest.Inngest, ledger: Callable[[], Any], caps_path: Path | str
 ) -> inngest.Function[Any]:
     @client.create_function(
         fn_id=FN_ID, name="Cron watchdog", trigger=inngest.TriggerCron(cron=CRON)

@@ -40,6 +40,15 @@ def store_url(explicit: str | Path | None = None) -> str:
     return os.environ.get(STORE_URL_ENV) or DEFAULT_URL
 
 
+def store_exists(location: str | Path) -> bool:
+    """False only for a SQLite store whose file was never created (nothing written yet): a
+    reader says so instead of creating an empty database. Servers (PostgreSQL) exist."""
+    parsed = sa.make_url(store_url(location))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The driver's own transaction handling cannot do BEGIN IMMEDIATE: take it over.
     dbapi_conn.isolation_level = None
