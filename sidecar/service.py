@@ -47,7 +47,7 @@ from .sync import ClientSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
-from .workers import RunBudgets, WorkerPool
+from .workers import RunBudgets, StoredRunUsage, WorkerPool
 
 log = logging.getLogger("loopwright.sidecar")
 
@@ -110,7 +110,8 @@ class Sidecar:
             app_id=settings.app_id,
             metrics=self.metrics,
             refusal=self.isolation_refusal,
-            budgets=RunBudgets(settings.run_limits),
+            # Kept in the platform store: a restart must not hand running runs a new budget.
+            budgets=RunBudgets(settings.run_limits, StoredRunUsage(self.store)),
         )
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
         self.platform_functions: list[PlatformFunction] = []
