@@ -61,8 +61,8 @@ class Sidecar:
         self, settings: SidecarSettings, *, provider: CapabilityProvider | None = None
     ) -> None:
         self.settings = settings
-        self.registry = Registry(settings.db)
         self.store = open_store(settings.store)
+        self.registry = Registry(self.store)
         # The platform's real capabilities by default, so `loopwright inbox` reads what skills
         # post; tests and demos pass a fake or local provider.
         self.incidents = IncidentStore(self.store, incident_policy())

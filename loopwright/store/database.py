@@ -9,9 +9,10 @@ give the same guarantees across replicas.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,6 +100,23 @@ class Store:
     def write(self, fn: Callable[[sa.Connection], T]) -> T:
         with self._write_lock, self._writer.begin() as conn:
             return fn(conn)
+
+    @contextlib.contextmanager
+    def transaction(self, *, rollback: bool = False) -> Iterator[sa.Connection]:
+        """``write`` as a block; ``rollback=True`` discards it at the end (a preview: make
+        changes, read what they give, keep nothing). Do not call ``write`` inside it from the
+        same thread: the writer is held."""
+        with self._write_lock, self._writer.connect() as conn:
+            trans = conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                trans.rollback()
+                raise
+            if rollback:
+                trans.rollback()
+            else:
+                trans.commit()
 
     def read(self, fn: Callable[[sa.Connection], T]) -> T:
         with self._reader.begin() as conn:

@@ -43,7 +43,7 @@ def test_a_restart_loses_nothing(engine_url: str, tmp_path: Path) -> None:
     # And a crash in the middle of a validation: the version stayed "proposed".
     half = skill_source("rs-half", 'return "half"')
     (tmp_path / "skills" / "rs_half.py").write_text(half)
-    registry = Registry(settings.db)
+    registry = Registry(settings.store)
     registry.propose("rs-half", "rs_half.py", half, content_hash(half), author="agent", reason="x")
     registry.close()
 
