@@ -122,6 +122,10 @@ class Store:
         with self._reader.begin() as conn:
             return fn(conn)
 
+    def reading(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """``read`` as a block: one consistent snapshot."""
+        return self._reader.begin()
+
     def close(self) -> None:
         self._writer.dispose()
         if self._reader is not self._writer:
