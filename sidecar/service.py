@@ -42,12 +42,13 @@ from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill
 from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
+from .run_usage_store import StoredRunUsage
 from .settings import SidecarSettings
 from .sync import ClientSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
-from .workers import RunBudgets, StoredRunUsage, WorkerPool
+from .workers import RunBudgets, WorkerPool
 
 log = logging.getLogger("loopwright.sidecar")
 

@@ -7,7 +7,6 @@ sidecar's half and ``pool.py`` for the warm pool.
 from .budget import BudgetExceeded, RunBudgets, RunLimits
 from .pool import PoolClosed, PoolExhausted, Release, WorkerPool
 from .process import WorkerLimits, WorkerProcess
-from .run_usage import StoredRunUsage
 from .session import Job, Session
 
 __all__ = [
@@ -19,7 +18,6 @@ __all__ = [
     "RunBudgets",
     "RunLimits",
     "Session",
-    "StoredRunUsage",
     "WorkerLimits",
     "WorkerPool",
     "WorkerProcess",

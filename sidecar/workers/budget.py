@@ -6,7 +6,7 @@ time and CPU time of all its calls added up (the sidecar's thread and the worker
 and the events it sends — plus the events one skill sends per minute over all its runs, so a
 loop of skills triggering each other cannot flood the engine.
 
-A run's usage is kept by a ``RunUsageLedger`` (``run_usage.py``): in the platform store when
+A run's usage is kept by a ``RunUsageLedger`` (``run_usage.py``; ``sidecar/run_usage_store.py``): in the platform store when
 the sidecar runs (a restart, or another replica taking the run's next call, keeps counting
 from what it spent), in memory when none is given (unit tests). The steps limit needs neither
 (the sidecar counts the steps the SDK replays on every call). The per-minute event rate of a

@@ -1,42 +1,19 @@
 """What each run has spent so far (calls, wall and CPU seconds, events), where it is kept.
 
 ``MemoryRunUsage`` keeps it in this process (bounded: the least recently seen runs are
-forgotten first): a sidecar restart forgets it. ``StoredRunUsage`` keeps it in the platform
-store's ``run_usage`` table, so a restart, or another replica serving the run's next call,
-sees what the run spent. Counters are added in one upsert, so concurrent calls never lose
-an addition; an event grant is checked and counted in one transaction.
+forgotten first): a restart forgets it. The sidecar keeps it in the platform store instead
+(``sidecar/run_usage_store.py``). This module stays free of the store: sandboxed workers
+import this package, and they have no database library (nor any business with one).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import time
 from typing import Protocol
-
-import sqlalchemy as sa
-
-from loopwright.store import Store, metadata, upsert
 
 #: Runs whose usage ``MemoryRunUsage`` remembers at once (an LRU beyond).
 MAX_TRACKED_RUNS = 10_000
-#: Stored usage of runs without a call for this long is deleted (a run that sleeps longer
-#: starts its budget again; calls, not sleeps, are what the budget counts).
-STORED_USAGE_TTL_S = 14 * 24 * 3600
-#: Every this many calls, ``StoredRunUsage`` deletes the usage of long-idle runs.
-PRUNE_EVERY_CALLS = 1000
-
-usage_table = sa.Table(
-    "run_usage",
-    metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("calls", sa.Integer, nullable=False),
-    sa.Column("wall_seconds", sa.Float, nullable=False),
-    sa.Column("cpu_seconds", sa.Float, nullable=False),
-    sa.Column("events", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Index("run_usage_updated", "updated_at"),
-)
 
 
 @dataclasses.dataclass
@@ -89,60 +66,3 @@ class MemoryRunUsage:
         else:
             self._runs.move_to_end(run_id)
         return used
-
-
-class StoredRunUsage:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        store.ensure()
-        self._calls = 0
-
-    def get(self, run_id: str) -> RunUsage:
-        return self.store.read(lambda conn: _read(conn, run_id))
-
-    def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
-        self._add(run_id, calls=1, wall_seconds=wall_seconds, cpu_seconds=cpu_seconds)
-        self._calls += 1
-        if self._calls % PRUNE_EVERY_CALLS == 0:
-            self.prune(time.time() - STORED_USAGE_TTL_S)
-
-    def add_events(self, run_id: str, count: int, cap: int) -> RunUsage | None:
-        def write(conn: sa.Connection) -> RunUsage | None:
-            used = _read(conn, run_id)
-            if used.events + count > cap:
-                return used
-            _add(conn, run_id, events=count)
-            return None
-
-        return self.store.write(write)
-
-    def prune(self, idle_since: float) -> int:
-        """Delete the usage of runs without a call since ``idle_since``; how many."""
-        stale = usage_table.delete().where(usage_table.c.updated_at < idle_since)
-        return int(self.store.write(lambda conn: conn.execute(stale).rowcount))
-
-    def _add(self, run_id: str, **counts: float) -> None:
-        self.store.write(lambda conn: _add(conn, run_id, **counts))
-
-
-def _read(conn: sa.Connection, run_id: str) -> RunUsage:
-    query = sa.select(
-        usage_table.c.calls,
-        usage_table.c.wall_seconds,
-        usage_table.c.cpu_seconds,
-        usage_table.c.events,
-    ).where(usage_table.c.run_id == run_id)
-    row = conn.execute(query).first()
-    return RunUsage() if row is None else RunUsage(*row)
-
-
-def _add(conn: sa.Connection, run_id: str, **counts: float) -> None:
-    row = {"calls": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0, "events": 0, **counts}
-    upsert(
-        conn,
-        usage_table,
-        {"run_id": run_id, **row, "updated_at": time.time()},
-        ["run_id"],
-        add=list(row),
-        replace=["updated_at"],
-    )

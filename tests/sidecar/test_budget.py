@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from loopwright.store import open_store
-from sidecar.workers import BudgetExceeded, RunBudgets, RunLimits, StoredRunUsage
+from sidecar.run_usage_store import StoredRunUsage
+from sidecar.workers import BudgetExceeded, RunBudgets, RunLimits
 from sidecar.workers.run_usage import MemoryRunUsage, RunUsageLedger
 from tests.store_dialects import DIALECTS, fresh_store_url
 
