@@ -72,8 +72,9 @@ class RunBudgets:
         with self._lock:
             return self._runs.get(run_id)
 
-    def check_call(self, run_id: str) -> None:
-        """Before a call: refuse it when the run already spent its time."""
+    def check_call(self, run_id: str) -> float:
+        """Before a call: refuse it when the run already spent its time; else the CPU seconds
+        it has left."""
         limits = self.limits
         with self._lock:
             used = self._runs.get(run_id)
@@ -89,6 +90,7 @@ class RunBudgets:
                     f"the run's calls took {used.wall_seconds:.2f}s over {used.calls} calls; "
                     f"its budget is {limits.wall_seconds:g}s (setting run_limits.wall_seconds)",
                 )
+            return limits.cpu_seconds - used.cpu_seconds
 
     def cpu_left(self, run_id: str) -> float:
         with self._lock:

@@ -36,7 +36,7 @@ def test_cpu_and_wall_time_add_up_across_calls(ledger: Callable[[], RunUsageLedg
     budgets = RunBudgets(RunLimits(cpu_seconds=1.0, wall_seconds=10.0), ledger())
     budgets.check_call("run-1")
     budgets.add_call("run-1", wall_seconds=2.0, cpu_seconds=0.6)
-    budgets.check_call("run-1")  # 0.6 s of 1 s: still allowed
+    assert budgets.check_call("run-1") == pytest.approx(0.4)  # 0.6 s of 1 s: allowed
     assert budgets.cpu_left("run-1") == pytest.approx(0.4)
     budgets.add_call("run-1", wall_seconds=2.0, cpu_seconds=0.6)
     with pytest.raises(BudgetExceeded, match=r"1\.20s of CPU over 2 calls") as caught:
