@@ -44,6 +44,8 @@ class LoopSettings:
 class ServiceSettings:
     """Where the agent lives and what it talks to."""
 
+    #: Anchor of the platform store when no URL is set (``platform.db`` beside it), which
+    #: holds the agent's conversations (``agent/tables.py``) and the run ledger.
     db_path: Path = Path("var/agent.db")
     host: str = "127.0.0.1"
     port: int = 8289

@@ -49,8 +49,8 @@ class Runtime:
     ) -> Runtime:
         """``offline``: skills are validated locally, never registered; no events are sent."""
         service = settings.service
-        store = AgentStore(service.db_path)
         platform = open_store(service.store)
+        store = AgentStore(platform)  # conversations live on the platform store too
         models = models or ModelRoles.build(dict(settings.roles), settings.client)
         sidecar = SidecarClient(service.sidecar_url, timeout_s=60.0)
         engine = EngineClient(

@@ -1,26 +1,25 @@
-"""The agent's store: conversations, turns, transcripts, tool calls, costs, events (SQLite).
+"""The agent's store: conversations, turns, transcripts, tool calls, costs, events.
 
-One file (``var/agent.db``, WAL). Writes go through one connection under one lock with
-``BEGIN IMMEDIATE`` and a generous busy timeout; readers use their own connection per thread.
+The tables (``agent/tables.py``) are on the platform store (``loopwright.store``): SQLite
+(serialised writes in ``BEGIN IMMEDIATE``, WAL readers) or the PostgreSQL replicas share.
 
 Every write a turn makes from inside a step is idempotent on a key derived from the turn
-and the step id (``INSERT OR IGNORE``, or a guarded ``UPDATE``), because a step can run
-again after a crash: nothing is recorded twice, no event is streamed twice, no cost is
-counted twice. The ledger table implements ``agent.loop.budget.LedgerStore`` and the drafts
-table ``agent.tools.drafts.Drafts``.
+and the step id (insert-or-ignore, or a guarded ``UPDATE``), because a step can run again
+after a crash: nothing is recorded twice, no event is streamed twice, no cost is counted
+twice. The ledger table implements ``agent.loop.budget.LedgerStore`` and the drafts table
+``agent.tools.drafts.Drafts``.
 
-Tables: ``conversations`` (title, working context, totals), ``turns`` (one per user
-message, FIFO by ``seq``), ``messages`` (the full transcript, never compacted),
-``tool_calls`` (arguments and results; also the journal that keeps a finished tool call
-from running again), ``ledger`` (reservations, settled costs and model results),
-``events`` (what the SSE stream replays), ``drafts``.
+Tables: ``agent_conversations`` (title, working context, totals), ``agent_turns`` (one per
+user message, FIFO by ``seq``), ``agent_messages`` (the full transcript, never compacted),
+``agent_tool_calls`` (arguments and results; also the journal that keeps a finished tool call
+from running again), ``agent_ledger`` (reservations, settled costs and model results),
+``agent_events`` (what the SSE stream replays), ``agent_drafts``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -28,13 +27,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from agent.errors import ConversationNotFound
 from agent.llm.reply import Usage
 from agent.loop.budget import Account, BudgetLimits, Decision, Entry, Spend, decide
+from loopwright.store import Store, insert_ignore, open_store, upsert
 
-SCHEMA = Path(__file__).with_name("schema.sql")
+from .tables import conversations, drafts, events, ledger, messages, tool_calls, turns
 
 OPEN_STATUSES = ("queued", "running")
+#: What a ledger row counts: its settled cost, else its reservation.
+_COUNTED = sa.func.coalesce(
+    sa.func.sum(sa.func.coalesce(ledger.c.settled_usd, ledger.c.reserved_usd)), 0.0
+)
 
 
 def _dumps(value: Any) -> str:
@@ -45,63 +51,52 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
+def _ahead(conversation_id: str, seq: int) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).where(
+        turns.c.conversation_id == conversation_id,
+        turns.c.seq < seq,
+        turns.c.status.in_(OPEN_STATUSES),
+    )
+
+
+def _turn(db: sa.Connection, turn_id: str) -> sa.RowMapping | None:
+    return db.execute(sa.select(turns).where(turns.c.id == turn_id)).mappings().first()
+
+
 class AgentStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._writer = self._connect()
-        self._local = threading.local()
-        with self._write_lock:
-            self._writer.executescript(SCHEMA.read_text(encoding="utf-8"))
+    """Opens what it is given: a ``Store`` (shared, not closed here), a store URL or a SQLite
+    path. ``changed`` wakes this process's SSE streams on each write."""
+
+    def __init__(self, source: Store | str | Path) -> None:
+        self._owned = not isinstance(source, Store)
+        self.store = source if isinstance(source, Store) else open_store(source)
+        self.store.ensure()
         self.changed = threading.Condition()
         self._version = 0
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=30.0, check_same_thread=False, isolation_level=None
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
-
-    @property
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-        return conn
-
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
+    def _write(self) -> Iterator[sa.Connection]:
+        with self.store.transaction() as db:
+            yield db
         with self.changed:
             self._version += 1
             self.changed.notify_all()
 
+    def _read(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return self.store.reading()
+
     def close(self) -> None:
-        self._writer.close()
+        if self._owned:
+            self.store.close()
 
     # -- conversations and turns ------------------------------------------------------------
     def create_conversation(self, title: str, conversation_id: str | None = None) -> str:
         cid = conversation_id or new_id("conv")
         now = time.time()
+        row = {"id": cid, "title": title[:120] or "conversation", "created_at": now,
+               "updated_at": now}  # fmt: skip
         with self._write() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO conversations (id, title, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?)",
-                (cid, title[:120] or "conversation", now, now),
-            )
+            insert_ignore(db, conversations, row)
         return cid
 
     def add_turn(
@@ -111,55 +106,53 @@ class AgentStore:
         tid = turn_id or new_id("turn")
         now = time.time()
         with self._write() as db:
-            if not db.execute(
-                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone():
+            known = db.execute(
+                sa.select(conversations.c.id).where(conversations.c.id == conversation_id)
+            ).first()
+            if known is None:
                 raise ConversationNotFound(f"no conversation {conversation_id!r}")
             seq = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()[0]
+                sa.select(sa.func.coalesce(sa.func.max(turns.c.seq), 0) + 1).where(
+                    turns.c.conversation_id == conversation_id
+                )
+            ).scalar_one()
             db.execute(
-                "INSERT INTO turns (id, conversation_id, seq, user_text, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'queued', ?)",
-                (tid, conversation_id, seq, text, now),
-            )
+                turns.insert().values(
+                    id=tid, conversation_id=conversation_id, seq=seq, user_text=text,
+                    status="queued", created_at=now,
+                )
+            )  # fmt: skip
             db.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+                conversations.update()
+                .where(conversations.c.id == conversation_id)
+                .values(updated_at=now)
             )
-            ahead = db.execute(
-                "SELECT COUNT(*) FROM turns WHERE conversation_id = ? AND seq < ?"
-                " AND status IN ('queued', 'running')",
-                (conversation_id, seq),
-            ).fetchone()[0]
+            ahead = db.execute(_ahead(conversation_id, seq)).scalar_one()
             self._event(db, conversation_id, tid, f"{tid}:queued", "turn.queued", {"ahead": ahead})
         return {"turn_id": tid, "conversation_id": conversation_id, "seq": seq, "ahead": ahead}
 
     def turns_ahead(self, turn_id: str) -> int:
         row = self._turn_row(turn_id)
-        return int(
-            self._reader.execute(
-                "SELECT COUNT(*) FROM turns WHERE conversation_id = ? AND seq < ?"
-                " AND status IN ('queued', 'running')",
-                (row["conversation_id"], row["seq"]),
-            ).fetchone()[0]
-        )
+        with self._read() as db:
+            return int(db.execute(_ahead(row["conversation_id"], row["seq"])).scalar_one())
 
     def begin_turn(self, turn_id: str) -> dict[str, Any]:
         """Mark the turn running and snapshot what it starts from (memoized by the engine)."""
         now = time.time()
         with self._write() as db:
-            row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            row = _turn(db, turn_id)
             if row is None:
                 raise ConversationNotFound(f"no turn {turn_id!r}")
             db.execute(
-                "UPDATE turns SET status = 'running', started_at = COALESCE(started_at, ?)"
-                " WHERE id = ? AND status = 'queued'",
-                (now, turn_id),
+                turns.update()
+                .where(turns.c.id == turn_id, turns.c.status == "queued")
+                .values(status="running", started_at=sa.func.coalesce(turns.c.started_at, now))
             )
-            conv = db.execute(
-                "SELECT context FROM conversations WHERE id = ?", (row["conversation_id"],)
-            ).fetchone()
+            context = db.execute(
+                sa.select(conversations.c.context).where(
+                    conversations.c.id == row["conversation_id"]
+                )
+            ).scalar_one()
             self._event(
                 db, row["conversation_id"], turn_id, f"{turn_id}:started", "turn.started", {}
             )
@@ -167,7 +160,7 @@ class AgentStore:
             "conversation_id": row["conversation_id"],
             "turn_id": turn_id,
             "user_text": row["user_text"],
-            "context": json.loads(conv["context"]),
+            "context": json.loads(context),
         }
 
     def finish_turn(
@@ -181,32 +174,28 @@ class AgentStore:
         """Save the turn's result and the conversation's new context, once."""
         now = time.time()
         with self._write() as db:
-            row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            row = _turn(db, turn_id)
             if row is None:
                 raise ConversationNotFound(f"no turn {turn_id!r}")
             cid = row["conversation_id"]
             if row["status"] in OPEN_STATUSES:
                 db.execute(
-                    "UPDATE turns SET status = ?, stop_reason = ?, reply = ?, outcome = ?,"
-                    " ended_at = ? WHERE id = ?",
-                    (
-                        "done",
-                        outcome.get("reason"),
-                        outcome.get("reply"),
-                        _dumps(outcome),
-                        now,
-                        turn_id,
-                    ),
-                )
+                    turns.update()
+                    .where(turns.c.id == turn_id)
+                    .values(
+                        status="done", stop_reason=outcome.get("reason"),
+                        reply=outcome.get("reply"), outcome=_dumps(outcome), ended_at=now,
+                    )
+                )  # fmt: skip
                 db.execute(
-                    "UPDATE conversations SET context = ?, updated_at = ? WHERE id = ?",
-                    (_dumps(context), now, cid),
+                    conversations.update()
+                    .where(conversations.c.id == cid)
+                    .values(context=_dumps(context), updated_at=now)
                 )
-                db.executemany(
-                    "INSERT OR IGNORE INTO messages (conversation_id, turn_id, idx, message)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(cid, turn_id, i, _dumps(m)) for i, m in enumerate(transcript)],
-                )
+                for i, m in enumerate(transcript):
+                    row_values = {"conversation_id": cid, "turn_id": turn_id, "idx": i,
+                                  "message": _dumps(m)}  # fmt: skip
+                    insert_ignore(db, messages, row_values)
             self._event(db, cid, turn_id, f"{turn_id}:finished", "turn.finished", outcome)
         return outcome
 
@@ -214,16 +203,19 @@ class AgentStore:
         """The run failed for good (the engine's on_failure): close the turn so others proceed."""
         now = time.time()
         with self._write() as db:
-            row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            row = _turn(db, turn_id)
             if row is None:
                 return
             if row["status"] in OPEN_STATUSES:
                 outcome = {"reason": "failed", "reply": f"The turn failed: {error}"}
                 db.execute(
-                    "UPDATE turns SET status = 'failed', stop_reason = 'failed', reply = ?,"
-                    " outcome = ?, ended_at = ? WHERE id = ?",
-                    (outcome["reply"], _dumps(outcome), now, turn_id),
-                )
+                    turns.update()
+                    .where(turns.c.id == turn_id)
+                    .values(
+                        status="failed", stop_reason="failed", reply=outcome["reply"],
+                        outcome=_dumps(outcome), ended_at=now,
+                    )
+                )  # fmt: skip
                 self._event(
                     db,
                     row["conversation_id"],
@@ -234,91 +226,107 @@ class AgentStore:
                 )
 
     def turn(self, turn_id: str) -> dict[str, Any]:
-        row = self._turn_row(turn_id)
-        out = dict(row)
-        out["outcome"] = json.loads(row["outcome"]) if row["outcome"] else None
+        out = dict(self._turn_row(turn_id))
+        out["outcome"] = json.loads(out["outcome"]) if out["outcome"] else None
         return out
 
-    def _turn_row(self, turn_id: str) -> sqlite3.Row:
-        row = self._reader.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+    def _turn_row(self, turn_id: str) -> sa.RowMapping:
+        with self._read() as db:
+            row = _turn(db, turn_id)
         if row is None:
             raise ConversationNotFound(f"no turn {turn_id!r}")
-        return row  # type: ignore[no-any-return]
+        return row
 
     def conversations(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._reader.execute(
-            "SELECT c.id, c.title, c.created_at, c.updated_at,"
-            " (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS turns,"
-            " (SELECT COALESCE(SUM(COALESCE(settled_usd, reserved_usd)), 0) FROM ledger l"
-            "   WHERE l.conversation_id = c.id) AS cost_usd"
-            " FROM conversations c ORDER BY c.updated_at DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [dict(r) for r in rows]
+        c = conversations
+        count = sa.select(sa.func.count()).where(turns.c.conversation_id == c.c.id)
+        cost = sa.select(_COUNTED).where(ledger.c.conversation_id == c.c.id)
+        query = (
+            sa.select(
+                c.c.id, c.c.title, c.c.created_at, c.c.updated_at,
+                count.scalar_subquery().label("turns"), cost.scalar_subquery().label("cost_usd"),
+            )
+            .order_by(c.c.updated_at.desc())
+            .limit(limit)
+        )  # fmt: skip
+        with self._read() as db:
+            return [dict(r) for r in db.execute(query).mappings()]
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
-        conv = self._reader.execute(
-            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
-        if conv is None:
-            raise ConversationNotFound(f"no conversation {conversation_id!r}")
-        turns = [
-            dict(r) | {"outcome": json.loads(r["outcome"]) if r["outcome"] else None}
-            for r in self._reader.execute(
-                "SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
+        with self._read() as db:
+            conv = (
+                db.execute(sa.select(conversations).where(conversations.c.id == conversation_id))
+                .mappings()
+                .first()
             )
-        ]
-        messages = [
-            json.loads(r["message"])
-            for r in self._reader.execute(
-                "SELECT m.message FROM messages m JOIN turns t ON t.id = m.turn_id"
-                " WHERE m.conversation_id = ? ORDER BY t.seq, m.idx",
-                (conversation_id,),
+            if conv is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            turn_rows = db.execute(
+                sa.select(turns)
+                .where(turns.c.conversation_id == conversation_id)
+                .order_by(turns.c.seq)
+            ).mappings()
+            turn_list = [
+                dict(r) | {"outcome": json.loads(r["outcome"]) if r["outcome"] else None}
+                for r in turn_rows
+            ]
+            transcript = db.execute(
+                sa.select(messages.c.message)
+                .join(turns, turns.c.id == messages.c.turn_id)
+                .where(messages.c.conversation_id == conversation_id)
+                .order_by(turns.c.seq, messages.c.idx)
+            ).scalars()
+            message_list = [json.loads(m) for m in transcript]
+            usage = (
+                db.execute(
+                    sa.select(
+                        _COUNTED.label("cost_usd"),
+                        sa.func.coalesce(sa.func.sum(ledger.c.input_tokens), 0).label(
+                            "input_tokens"
+                        ),
+                        sa.func.coalesce(sa.func.sum(ledger.c.output_tokens), 0).label(
+                            "output_tokens"
+                        ),
+                    ).where(ledger.c.conversation_id == conversation_id)
+                )
+                .mappings()
+                .one()
             )
-        ]
-        usage = self._reader.execute(
-            "SELECT COALESCE(SUM(COALESCE(settled_usd, reserved_usd)), 0) AS cost_usd,"
-            " COALESCE(SUM(input_tokens), 0) AS input_tokens,"
-            " COALESCE(SUM(output_tokens), 0) AS output_tokens FROM ledger"
-            " WHERE conversation_id = ?",
-            (conversation_id,),
-        ).fetchone()
-        tool_calls = [
-            dict(r) | {"result": json.loads(r["result"])}
-            for r in self._reader.execute(
-                "SELECT c.* FROM tool_calls c JOIN turns t ON t.id = c.turn_id"
-                " WHERE t.conversation_id = ? ORDER BY c.created_at",
-                (conversation_id,),
-            )
-        ]
+            calls = db.execute(
+                sa.select(tool_calls)
+                .join(turns, turns.c.id == tool_calls.c.turn_id)
+                .where(turns.c.conversation_id == conversation_id)
+                .order_by(tool_calls.c.created_at)
+            ).mappings()
+            call_list = [dict(r) | {"result": json.loads(r["result"])} for r in calls]
         return {
             "id": conv["id"],
             "title": conv["title"],
             "created_at": conv["created_at"],
             "updated_at": conv["updated_at"],
             "context": json.loads(conv["context"]),
-            "turns": turns,
-            "messages": messages,
-            "tool_calls": tool_calls,
+            "turns": turn_list,
+            "messages": message_list,
+            "tool_calls": call_list,
             **dict(usage),
         }
 
     # -- tool-call journal ------------------------------------------------------------------
     def tool_result(self, turn_id: str, step_id: str) -> dict[str, Any] | None:
-        row = self._reader.execute(
-            "SELECT result FROM tool_calls WHERE turn_id = ? AND step_id = ?", (turn_id, step_id)
-        ).fetchone()
-        return json.loads(row["result"]) if row else None
+        query = sa.select(tool_calls.c.result).where(
+            tool_calls.c.turn_id == turn_id, tool_calls.c.step_id == step_id
+        )
+        with self._read() as db:
+            result = db.execute(query).scalar()
+        return json.loads(result) if result is not None else None
 
     def record_tool(
         self, turn_id: str, step_id: str, name: str, arguments: str, result: dict[str, Any]
     ) -> None:
+        row = {"turn_id": turn_id, "step_id": step_id, "name": name, "arguments": arguments,
+               "result": _dumps(result), "created_at": time.time()}  # fmt: skip
         with self._write() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO tool_calls (turn_id, step_id, name, arguments, result,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (turn_id, step_id, name, arguments, _dumps(result), time.time()),
-            )
+            insert_ignore(db, tool_calls, row)
 
     # -- events -----------------------------------------------------------------------------
     def add_event(
@@ -329,31 +337,34 @@ class AgentStore:
 
     @staticmethod
     def _event(
-        db: sqlite3.Connection,
+        db: sa.Connection,
         conversation_id: str,
         turn_id: str,
         key: str,
         kind: str,
         data: dict[str, Any],
     ) -> None:
-        db.execute(
-            "INSERT OR IGNORE INTO events (conversation_id, turn_id, key, kind, data, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (conversation_id, turn_id, key, kind, _dumps(data), time.time()),
-        )
+        row = {"conversation_id": conversation_id, "turn_id": turn_id, "key": key, "kind": kind,
+               "data": _dumps(data), "created_at": time.time()}  # fmt: skip
+        insert_ignore(db, events, row)
 
     def events(
         self, conversation_id: str, after: int = 0, limit: int = 500
     ) -> list[dict[str, Any]]:
-        rows = self._reader.execute(
-            "SELECT seq, turn_id, kind, data, created_at FROM events"
-            " WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (conversation_id, after, limit),
-        ).fetchall()
+        e = events
+        query = (
+            sa.select(e.c.seq, e.c.turn_id, e.c.kind, e.c.data, e.c.created_at)
+            .where(e.c.conversation_id == conversation_id, e.c.seq > after)
+            .order_by(e.c.seq)
+            .limit(limit)
+        )
+        with self._read() as db:
+            rows = db.execute(query).mappings().all()
         return [dict(r) | {"data": json.loads(r["data"])} for r in rows]
 
     def wait_for_change(self, timeout_s: float) -> None:
-        """Block until the next write (or the timeout): the SSE stream's wake-up."""
+        """Block until this process's next write (or the timeout): the SSE stream's wake-up.
+        Writes by another replica are seen at the timeout (the stream polls)."""
         with self.changed:
             version = self._version
             self.changed.wait_for(lambda: self._version != version, timeout=timeout_s)
@@ -361,26 +372,20 @@ class AgentStore:
     # -- ledger (agent.loop.budget.LedgerStore) ---------------------------------------------
     def reserve(self, entry: Entry, limits: BudgetLimits) -> Decision:
         with self._write() as db:
-            row = db.execute("SELECT result FROM ledger WHERE key = ?", (entry.key,)).fetchone()
+            row = db.execute(sa.select(ledger.c.result).where(ledger.c.key == entry.key)).first()
             if row is not None:
-                result = json.loads(row["result"]) if row["result"] else None
+                result = json.loads(row.result) if row.result else None
                 return Decision(allowed=True, existing=True, result=result)
             decision = decide(self._spend(db, entry.account), entry.reserved_usd, limits)
             if decision.allowed:
                 a = entry.account
                 db.execute(
-                    "INSERT INTO ledger (key, conversation_id, turn_id, day, model, reserved_usd,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.key,
-                        a.conversation_id,
-                        a.turn_id,
-                        a.day,
-                        entry.model,
-                        entry.reserved_usd,
-                        time.time(),
-                    ),
-                )
+                    ledger.insert().values(
+                        key=entry.key, conversation_id=a.conversation_id, turn_id=a.turn_id,
+                        day=a.day, model=entry.model, reserved_usd=entry.reserved_usd,
+                        created_at=time.time(),
+                    )
+                )  # fmt: skip
             return decision
 
     def settle(
@@ -391,54 +396,55 @@ class AgentStore:
         model: str,
         result: dict[str, Any] | None = None,
     ) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE ledger SET settled_usd = ?, input_tokens = ?, output_tokens = ?,"
-                " cached_tokens = ?, model = ?, result = ? WHERE key = ? AND settled_usd IS NULL",
-                (
-                    cost_usd,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    usage.cached_input_tokens,
-                    model,
-                    None if result is None else _dumps(result),
-                    key,
-                ),
+        settled = (
+            ledger.update()
+            .where(ledger.c.key == key, ledger.c.settled_usd.is_(None))
+            .values(
+                settled_usd=cost_usd, input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens, cached_tokens=usage.cached_input_tokens,
+                model=model, result=None if result is None else _dumps(result),
             )
+        )  # fmt: skip
+        with self._write() as db:
+            db.execute(settled)
 
     def release(self, key: str) -> None:
         with self._write() as db:
-            db.execute("DELETE FROM ledger WHERE key = ? AND settled_usd IS NULL", (key,))
+            db.execute(ledger.delete().where(ledger.c.key == key, ledger.c.settled_usd.is_(None)))
 
     def spend(self, account: Account) -> Spend:
-        return self._spend(self._reader, account)
+        with self._read() as db:
+            return self._spend(db, account)
 
     @staticmethod
-    def _spend(db: sqlite3.Connection, account: Account) -> Spend:
-        counted = "COALESCE(SUM(COALESCE(settled_usd, reserved_usd)), 0)"
+    def _spend(db: sa.Connection, account: Account) -> Spend:
+        def counted(where: sa.ColumnElement[bool]) -> Any:
+            return sa.select(_COUNTED).where(where).scalar_subquery()
+
         row = db.execute(
-            f"SELECT (SELECT {counted} FROM ledger WHERE turn_id = ?),"
-            f" (SELECT {counted} FROM ledger WHERE conversation_id = ?),"
-            f" (SELECT {counted} FROM ledger WHERE day = ?)",
-            (account.turn_id, account.conversation_id, account.day),
-        ).fetchone()
+            sa.select(
+                counted(ledger.c.turn_id == account.turn_id),
+                counted(ledger.c.conversation_id == account.conversation_id),
+                counted(ledger.c.day == account.day),
+            )
+        ).one()
         return Spend(turn=row[0], conversation=row[1], day=row[2])
 
     # -- drafts (agent.tools.drafts.Drafts) -------------------------------------------------
     def put_draft(self, skill_id: str, source: str) -> None:
+        row = {"skill_id": skill_id, "source": source, "updated_at": time.time()}
         with self._write() as db:
-            db.execute(
-                "INSERT INTO drafts (skill_id, source, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (skill_id) DO UPDATE SET source = excluded.source,"
-                " updated_at = excluded.updated_at",
-                (skill_id, source, time.time()),
-            )
+            upsert(db, drafts, row, ["skill_id"], replace=["source", "updated_at"])
 
     def get_draft(self, skill_id: str) -> str | None:
-        row = self._reader.execute(
-            "SELECT source FROM drafts WHERE skill_id = ?", (skill_id,)
-        ).fetchone()
-        return str(row["source"]) if row else None
+        with self._read() as db:
+            source = db.execute(
+                sa.select(drafts.c.source).where(drafts.c.skill_id == skill_id)
+            ).scalar()
+        return None if source is None else str(source)
 
     def draft_ids(self) -> list[str]:
-        return [r[0] for r in self._reader.execute("SELECT skill_id FROM drafts ORDER BY skill_id")]
+        with self._read() as db:
+            return list(
+                db.execute(sa.select(drafts.c.skill_id).order_by(drafts.c.skill_id)).scalars()
+            )

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from loopwright.store import store_exists
 from sidecar.facade.text import printable
 from skills_core.capabilities.notify.inbox import InboxMessage, read_inbox
+from skills_core.capabilities.settings import capabilities_db
 
 console = Console(soft_wrap=True)
 
@@ -26,15 +26,16 @@ def inbox_command(
     limit: Annotated[int, typer.Option(help="How many of the latest messages to show first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Capabilities database (default $LOOPWRIGHT_CAPABILITIES_DB or var/capabilities.db)."
+            help="Capabilities store: a SQLite path or a store URL "
+            "(default $LOOPWRIGHT_CAPABILITIES_DB or var/capabilities.db)."
         ),
     ] = None,
 ) -> None:
     """Show messages skills posted to the local inbox."""
-    path = db or Path(os.environ.get("LOOPWRIGHT_CAPABILITIES_DB", "var/capabilities.db"))
-    if not path.exists():
+    path = db or capabilities_db()
+    if not store_exists(path):
         typer.echo(f"loopwright inbox: no inbox yet at {path} (nothing has been posted)", err=True)
         raise typer.Exit(1)
     messages = read_inbox(path, thread_key=thread, limit=100_000)[-limit:]

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-import os
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,10 +13,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loopwright.store import STORE_URL_ENV, open_store
+from loopwright.store import STORE_URL_ENV, open_store, store_exists
 from sidecar.facade.text import printable
 from skills_core.capabilities.incidents import Incident, IncidentNotFound, IncidentStore
 from skills_core.capabilities.notify.inbox import read_inbox
+from skills_core.capabilities.settings import capabilities_db
 
 incidents_app = typer.Typer(
     name="incidents",
@@ -131,9 +130,9 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON.")] = False,
     store: StoreOption = None,
     inbox: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Capabilities database with the inbox "
+            help="Capabilities store with the inbox: a SQLite path or a store URL "
             "(default $LOOPWRIGHT_CAPABILITIES_DB or var/capabilities.db)."
         ),
     ] = None,
@@ -144,8 +143,8 @@ def show_command(
     except IncidentNotFound as exc:
         typer.echo(f"loopwright incidents show: {exc}", err=True)
         raise typer.Exit(1) from None
-    path = inbox or Path(os.environ.get("LOOPWRIGHT_CAPABILITIES_DB", "var/capabilities.db"))
-    thread = read_inbox(path, thread_key=incident.id, limit=1000) if path.exists() else []
+    path = inbox or capabilities_db()
+    thread = read_inbox(path, thread_key=incident.id, limit=1000) if store_exists(path) else []
     if as_json:
         body = {**_row(incident), "thread": [json.loads(m.model_dump_json()) for m in thread]}
         typer.echo(json.dumps(body, indent=2))

@@ -63,8 +63,10 @@ def _store(url: str | None) -> Any:
     return store
 
 
-def _caps_path(path: Path | None) -> Path:
-    return path or Path(os.environ.get("LOOPWRIGHT_CAPABILITIES_DB", "var/capabilities.db"))
+def _caps_path(path: Path | None) -> Path | str:
+    from skills_core.capabilities.settings import capabilities_db
+
+    return path or capabilities_db()
 
 
 def _sidecar_url(url: str | None) -> str:

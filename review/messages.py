@@ -8,10 +8,15 @@ which records the run id with each post.
 from __future__ import annotations
 
 import dataclasses
-import json
-import sqlite3
 from pathlib import Path
 from typing import Protocol
+
+import sqlalchemy as sa
+
+from loopwright.store import Store
+from skills_core.capabilities.notify.inbox import find_message
+from skills_core.capabilities.notify.ledger import posted_with_message_id
+from skills_core.capabilities.store import CapabilityStore
 
 from .errors import UnknownMessage
 
@@ -30,47 +35,43 @@ class MessageSource(Protocol):
 
 
 class CapabilityMessages:
-    """Messages recorded in the capabilities database (``var/capabilities.db``)."""
+    """Messages recorded in the capabilities' tables: on an open store, or at a store URL or
+    SQLite path (``$LOOPWRIGHT_CAPABILITIES_DB``), opened for each lookup."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+    def __init__(self, source: Store | Path | str) -> None:
+        self.source = source
 
     def find(self, message_id: str) -> PostedMessage:
-        if not self.path.exists():
-            raise UnknownMessage(message_id)
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
+        if isinstance(self.source, Path) and not self.source.exists():
+            raise UnknownMessage(message_id)  # nothing was ever posted there
+        store = CapabilityStore(self.source)
         try:
-            return self._inbox(conn, message_id) or self._posted(conn, message_id)
+            return store.read(lambda conn: self._inbox(conn, message_id)) or store.read(
+                lambda conn: self._posted(conn, message_id)
+            )
         finally:
-            conn.close()
+            store.close()
 
-    def _inbox(self, conn: sqlite3.Connection, message_id: str) -> PostedMessage | None:
+    def _inbox(self, conn: sa.Connection, message_id: str) -> PostedMessage | None:
         number = message_id.removeprefix("inbox:")
         if not number.isdigit():
             return None
-        row = conn.execute("SELECT * FROM inbox_messages WHERE id = ?", (int(number),)).fetchone()
+        row = find_message(conn, int(number))
         if row is None:
             raise UnknownMessage(message_id)
-        run_id = row["run_id"] if "run_id" in row.keys() else None  # noqa: SIM118 (sqlite3.Row)
         return PostedMessage(
-            f"inbox:{row['id']}", row["skill_id"], run_id, row["created_at"], row["channel"]
+            f"inbox:{row['id']}", row["skill_id"], row["run_id"], row["created_at"], row["channel"]
         )
 
-    def _posted(self, conn: sqlite3.Connection, message_id: str) -> PostedMessage:
+    def _posted(self, conn: sa.Connection, message_id: str) -> PostedMessage:
         ts = message_id.removeprefix("slack:").split(":")[-1]
-        for row in conn.execute(
-            "SELECT skill_id, channel, claimed_at, result FROM notify_posts "
-            "WHERE state = 'posted' AND result LIKE ?",
-            (f"%{ts}%",),
-        ):
-            result = json.loads(row["result"])
-            if result.get("message_id") == ts:
-                return PostedMessage(
-                    f"slack:{ts}",
-                    row["skill_id"],
-                    result.get("run_id"),
-                    row["claimed_at"],
-                    row["channel"],
-                )
-        raise UnknownMessage(message_id)
+        row = posted_with_message_id(conn, ts)
+        if row is None:
+            raise UnknownMessage(message_id)
+        return PostedMessage(
+            f"slack:{ts}",
+            row["skill_id"],
+            row["result"].get("run_id"),
+            row["claimed_at"],
+            row["channel"],
+        )

@@ -23,7 +23,7 @@ from .runner import Review
 REPORT_SKILL = "weekly-review"
 
 
-def inbox_publisher(caps_path: Path) -> Any:
+def inbox_publisher(caps_path: Path | str) -> Any:
     def publish(report_id: str, markdown: str) -> None:
         from skills_core.capabilities.notify.inbox import post_once
         from skills_core.capabilities.notify.messages import MAX_TEXT, PostRequest
@@ -54,7 +54,7 @@ def rewriter_from_env(env: dict[str, str] | None = None) -> Rewriter | None:
 def build_review(
     store: Any,
     sidecar_url: str,
-    caps_path: Path,
+    caps_path: Path | str,
     *,
     incidents: IncidentSource | None = None,
     rewriter: Rewriter | None = None,
@@ -84,8 +84,12 @@ def _incidents(store: Any) -> IncidentSource:
         return NoIncidents()
 
 
-def caps_path_from_env() -> Path:
-    return Path(os.environ.get("LOOPWRIGHT_CAPABILITIES_DB", "var/capabilities.db"))
+def caps_path_from_env() -> Path | str:
+    """The capabilities' store: a SQLite path, or a URL (``$LOOPWRIGHT_CAPABILITIES_DB``)."""
+    from skills_core.capabilities.settings import capabilities_db
+
+    location = capabilities_db()
+    return location if "://" in location else Path(location)
 
 
 def attach(sidecar: Any, api: Any) -> None:

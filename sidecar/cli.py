@@ -259,7 +259,12 @@ def sidecar_command(
     skills_dir: Annotated[Path, typer.Option(help="The watched folder.")] = Path(
         "skills_generated"
     ),
-    db: Annotated[Path, typer.Option(help="The registry (SQLite).")] = Path("var/sidecar.db"),
+    db: Annotated[
+        Path,
+        typer.Option(
+            help="Anchor of the platform store: platform.db beside it, unless LOOPWRIGHT_STORE_URL is set."
+        ),
+    ] = Path("var/sidecar.db"),
     app_id: Annotated[str, typer.Option(help="The Inngest app id.")] = "loopwright-skills",
     sync_mode: Annotated[
         str, typer.Option(help="'engine' (embedded engine) or 'put' (Inngest Dev Server/Cloud).")

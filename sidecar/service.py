@@ -45,6 +45,7 @@ from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill
 from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
+from .run_usage_store import StoredRunUsage
 from .settings import SidecarSettings
 from .sync import ClientSync, Syncer
 from .validation import dry_run
@@ -64,8 +65,8 @@ class Sidecar:
         self, settings: SidecarSettings, *, provider: CapabilityProvider | None = None
     ) -> None:
         self.settings = settings
-        self.registry = Registry(settings.db)
         self.store = open_store(settings.store)
+        self.registry = Registry(self.store)
         # The platform's real capabilities by default, so `loopwright inbox` reads what skills
         # post; tests and demos pass a fake or local provider.
         self.incidents = IncidentStore(self.store, incident_policy())
@@ -119,7 +120,8 @@ class Sidecar:
             app_id=settings.app_id,
             metrics=self.metrics,
             refusal=self.isolation_refusal,
-            budgets=RunBudgets(settings.run_limits),
+            # Kept in the platform store: a restart must not hand running runs a new budget.
+            budgets=RunBudgets(settings.run_limits, StoredRunUsage(self.store)),
         )
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
         self.platform_functions: list[PlatformFunction] = []

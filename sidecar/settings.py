@@ -21,10 +21,11 @@ SyncMode = Literal["engine", "put"]
 class SidecarSettings:
     #: The watched folder of skill files.
     skills_dir: Path = Path("skills_generated")
-    #: The registry (SQLite, WAL).
+    #: Where the sidecar's data lives when no store URL is set: the platform store is then
+    #: ``platform.db`` beside this path (the registry used to be this file; it is not read).
     db: Path = Path("var/sidecar.db")
-    #: The platform store (run ledger, ...): a SQLAlchemy URL. None: $LOOPWRIGHT_STORE_URL, else
-    #: ``platform.db`` beside ``db``.
+    #: The platform store (registry, run ledger, run budgets, ...): a SQLAlchemy URL. None:
+    #: $LOOPWRIGHT_STORE_URL, else ``platform.db`` beside ``db``.
     store_url: str | None = None
     #: How long the run ledger keeps runs (days); None: $LOOPWRIGHT_LEDGER_RETENTION_DAYS or 90.
     ledger_retention_days: float | None = None

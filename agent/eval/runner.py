@@ -31,7 +31,8 @@ def run_eval(
     progress: Callable[[RunResult], None] | None = None,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="loopwright-eval-") as tmp:
-        service = dataclasses.replace(settings.service, db_path=Path(tmp) / "eval.db")
+        # Everything (conversations, costs) in the throwaway folder, never the real store.
+        service = dataclasses.replace(settings.service, db_path=Path(tmp) / "eval.db", store_url="")
         runtime = Runtime.build(
             dataclasses.replace(settings, service=service), models=models, offline=True
         )

@@ -10,7 +10,15 @@ writes SQL for another module's tables.
     rows = store.read(lambda conn: conn.execute(...).all())
 """
 
-from .database import DEFAULT_URL, STORE_URL_ENV, Store, StoreError, open_store, store_url
+from .database import (
+    DEFAULT_URL,
+    STORE_URL_ENV,
+    Store,
+    StoreError,
+    open_store,
+    store_exists,
+    store_url,
+)
 from .sql import insert_ignore, upsert
 from .tables import metadata
 
@@ -22,6 +30,7 @@ __all__ = [
     "insert_ignore",
     "metadata",
     "open_store",
+    "store_exists",
     "store_url",
     "upsert",
 ]

@@ -9,9 +9,10 @@ give the same guarantees across replicas.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,15 @@ def store_url(explicit: str | Path | None = None) -> str:
     if explicit:
         return explicit if "://" in explicit else f"sqlite:///{explicit}"
     return os.environ.get(STORE_URL_ENV) or DEFAULT_URL
+
+
+def store_exists(location: str | Path) -> bool:
+    """False only for a SQLite store whose file was never created (nothing written yet): a
+    reader says so instead of creating an empty database. Servers (PostgreSQL) exist."""
+    parsed = sa.make_url(store_url(location))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -91,9 +101,30 @@ class Store:
         with self._write_lock, self._writer.begin() as conn:
             return fn(conn)
 
+    @contextlib.contextmanager
+    def transaction(self, *, rollback: bool = False) -> Iterator[sa.Connection]:
+        """``write`` as a block; ``rollback=True`` discards it at the end (a preview: make
+        changes, read what they give, keep nothing). Do not call ``write`` inside it from the
+        same thread: the writer is held."""
+        with self._write_lock, self._writer.connect() as conn:
+            trans = conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                trans.rollback()
+                raise
+            if rollback:
+                trans.rollback()
+            else:
+                trans.commit()
+
     def read(self, fn: Callable[[sa.Connection], T]) -> T:
         with self._reader.begin() as conn:
             return fn(conn)
+
+    def reading(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """``read`` as a block: one consistent snapshot."""
+        return self._reader.begin()
 
     def close(self) -> None:
         self._writer.dispose()

@@ -1,4 +1,4 @@
-"""The skill registry: immutable versions, their lifecycle, and an audit log (SQLite, WAL)."""
+"""The skill registry: immutable versions, their lifecycle, and an audit log (on the platform store)."""
 
 from .models import AUTHORS, AuditEntry, Author, Skill, Version
 from .states import ACTIVATABLE, VALID, TransitionError, VersionState

@@ -1,85 +1,55 @@
-"""The registry: every version of every skill, in one SQLite file (WAL).
+"""The registry: every version of every skill, on the platform store (``tables.py``).
 
-One connection guarded by one lock: writes are rare (a file change, a person's click) and
-short, so a single writer is simpler than a pool and can never deadlock with itself. Reads
-from SDK handler threads (which version's code to run) mostly hit ``code()``, a cache over
-immutable version content.
+Writes are rare (a file change, a person's click) and short; each is one store transaction,
+taken under the registry's lock. Reads from SDK handler threads (which version's code to run)
+mostly hit ``code()``, a cache over immutable version content.
 
-Every state move is a row in ``audit`` too, so "who activated what, when" survives re-pointing
-(a rollback re-activates an existing version instead of copying it; see docs/SKILLS.md).
-Changes that affect what runs are applied twice: once inside ``preview`` (to build and sync the
-function set they would give), then for real once the engine took the sync.
+Every state move is a row in ``registry_audit`` too, so "who activated what, when" survives
+re-pointing (a rollback re-activates an existing version instead of copying it; see
+docs/SKILLS.md). Changes that affect what runs are applied twice: once inside ``preview`` (to
+build and sync the function set they would give), then for real once the engine took the sync.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from loopwright.store import Store, open_store, upsert
 
 from .models import AuditEntry, Author, Skill, Version, dumps
 from .states import VALID, TransitionError, VersionState, check_transition
+from .tables import audit, skills, versions
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS skills (
-    id TEXT PRIMARY KEY,
-    filename TEXT NOT NULL,
-    active_version INTEGER,
-    paused INTEGER NOT NULL DEFAULT 0,
-    removed INTEGER NOT NULL DEFAULT 0,
-    file_version INTEGER,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS versions (
-    skill_id TEXT NOT NULL REFERENCES skills(id),
-    number INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    parent INTEGER,
-    author TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    filename TEXT NOT NULL,
-    source TEXT NOT NULL,
-    state TEXT NOT NULL,
-    note TEXT,
-    report TEXT,
-    approval TEXT,
-    approved_by TEXT,
-    approved_at REAL,
-    activated_at REAL,
-    function_ids TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (skill_id, number),
-    UNIQUE (skill_id, content_hash)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    skill_id TEXT NOT NULL,
-    version INTEGER,
-    action TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT,
-    actor TEXT NOT NULL,
-    detail TEXT,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_skill ON audit (skill_id, id);
-"""
+T = TypeVar("T")
 
-_SKILL_COLUMNS = (
-    "s.id, s.filename, s.active_version, s.paused, s.removed, s.file_version, "
-    "(SELECT COALESCE(MAX(number), 0) FROM versions v WHERE v.skill_id = s.id), "
-    "s.created_at, s.updated_at"
+_LATEST = (
+    sa.select(sa.func.coalesce(sa.func.max(versions.c.number), 0))
+    .where(versions.c.skill_id == skills.c.id)
+    .scalar_subquery()
 )
-_VERSION_COLUMNS = (
-    "skill_id, number, content_hash, parent, author, reason, created_at, state, note, approval, "
-    "approved_by, approved_at, activated_at, function_ids, filename, source, report"
-)
+_SKILLS = sa.select(
+    skills.c.id, skills.c.filename, skills.c.active_version, skills.c.paused, skills.c.removed,
+    skills.c.file_version, _LATEST, skills.c.created_at, skills.c.updated_at,
+)  # fmt: skip
+_VERSIONS = sa.select(
+    *(versions.c[name] for name in (
+        "skill_id", "number", "content_hash", "parent", "author", "reason", "created_at", "state",
+        "note", "approval", "approved_by", "approved_at", "activated_at", "function_ids",
+        "filename", "source", "report",
+    ))
+)  # fmt: skip
+_AUDIT = sa.select(
+    audit.c.id, audit.c.skill_id, audit.c.version, audit.c.action, audit.c.from_state,
+    audit.c.to_state, audit.c.actor, audit.c.detail, audit.c.at,
+)  # fmt: skip
 
 
 class UnknownVersion(LookupError):
@@ -87,40 +57,38 @@ class UnknownVersion(LookupError):
 
 
 class Registry:
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Opens what it is given: a ``Store`` (shared, not closed here), a store URL or a SQLite path."""
+
+    def __init__(self, source: Store | str | Path) -> None:
+        self._owned = not isinstance(source, Store)
+        self.store = source if isinstance(source, Store) else open_store(source)
+        self.store.ensure()
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(SCHEMA)
+        #: The connection of an open ``preview``: the previewing thread reads and writes on it.
+        self._preview: sa.Connection | None = None
         self._code: dict[tuple[str, int], Version] = {}
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._owned:
+                self.store.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sa.Connection]:
         with self._lock:
-            if self._conn.in_transaction:  # inside ``preview``: nest
-                self._conn.execute("SAVEPOINT tx")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK TO tx")
-                    raise
-                self._conn.execute("RELEASE tx")
+            if self._preview is not None:  # inside ``preview``: nest
+                with self._preview.begin_nested():
+                    yield self._preview
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with self.store.transaction() as conn:
+                yield conn
+
+    def _read(self, fn: Callable[[sa.Connection], T]) -> T:
+        # Taking the lock makes other threads wait out a preview, then read committed rows.
+        with self._lock:
+            if self._preview is not None:
+                return fn(self._preview)
+        return self.store.read(fn)
 
     @contextlib.contextmanager
     def preview(self) -> Iterator[None]:
@@ -130,51 +98,39 @@ class Registry:
         commits the change: a version is never shown active before the engine has it. The
         lock is held throughout, so no other thread ever reads the uncommitted state.
         """
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._lock, self.store.transaction(rollback=True) as conn:
+            self._preview = conn
             try:
                 yield
             finally:
-                self._conn.execute("ROLLBACK")
+                self._preview = None
 
     # --- reads --------------------------------------------------------------------------
 
     def skills(self) -> list[Skill]:
-        with self._lock:
-            rows = self._conn.execute(f"SELECT {_SKILL_COLUMNS} FROM skills s ORDER BY s.id")
-            return [_skill(r) for r in rows.fetchall()]
+        rows = self._read(lambda c: c.execute(_SKILLS.order_by(skills.c.id)).all())
+        return [_skill(r) for r in rows]
 
     def skill(self, skill_id: str) -> Skill | None:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_SKILL_COLUMNS} FROM skills s WHERE s.id = ?", (skill_id,)
-            ).fetchone()
+        row = self._read(lambda c: c.execute(_SKILLS.where(skills.c.id == skill_id)).first())
         return _skill(row) if row else None
 
     def versions(self, skill_id: str) -> list[Version]:
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE skill_id = ? ORDER BY number",
-                (skill_id,),
-            ).fetchall()
-        return [_version(r) for r in rows]
+        query = _VERSIONS.where(versions.c.skill_id == skill_id).order_by(versions.c.number)
+        return [_version(r) for r in self._read(lambda c: c.execute(query).all())]
 
     def version(self, skill_id: str, number: int) -> Version:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE skill_id = ? AND number = ?",
-                (skill_id, number),
-            ).fetchone()
+        query = _VERSIONS.where(versions.c.skill_id == skill_id, versions.c.number == number)
+        row = self._read(lambda c: c.execute(query).first())
         if row is None:
             raise UnknownVersion(f"skill {skill_id!r} has no version {number}")
         return _version(row)
 
     def version_by_hash(self, skill_id: str, content_hash: str) -> Version | None:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE skill_id = ? AND content_hash = ?",
-                (skill_id, content_hash),
-            ).fetchone()
+        query = _VERSIONS.where(
+            versions.c.skill_id == skill_id, versions.c.content_hash == content_hash
+        )
+        row = self._read(lambda c: c.execute(query).first())
         return _version(row) if row else None
 
     def code(self, skill_id: str, number: int) -> Version:
@@ -188,13 +144,8 @@ class Registry:
         return cached
 
     def audit(self, skill_id: str, limit: int = 200) -> list[AuditEntry]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, skill_id, version, action, from_state, to_state, actor, detail, at "
-                "FROM audit WHERE skill_id = ? ORDER BY id DESC LIMIT ?",
-                (skill_id, limit),
-            ).fetchall()
-        return [AuditEntry(*r) for r in rows]
+        query = _AUDIT.where(audit.c.skill_id == skill_id).order_by(audit.c.id.desc()).limit(limit)
+        return [AuditEntry(*r) for r in self._read(lambda c: c.execute(query).all())]
 
     def taken_function_ids(self, except_skill: str) -> frozenset[str]:
         """Function ids owned by other skills: any of their versions that passed validation.
@@ -202,24 +153,18 @@ class Registry:
         Ownership is permanent on purpose: a removed skill's functions may still be serving
         runs in flight, and the served app maps each function id to exactly one skill.
         """
-        states = tuple(s.value for s in VALID)
-        marks = ",".join("?" * len(states))
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT function_ids FROM versions WHERE skill_id != ? AND state IN ({marks})",
-                (except_skill, *states),
-            ).fetchall()
-        return frozenset(fn for (ids,) in rows for fn in json.loads(ids))
+        query = sa.select(versions.c.function_ids).where(
+            versions.c.skill_id != except_skill, versions.c.state.in_([s.value for s in VALID])
+        )
+        rows = self._read(lambda c: c.execute(query).scalars().all())
+        return frozenset(fn for ids in rows for fn in json.loads(ids))
 
     def activated_versions(self, skill_id: str) -> list[Version]:
         """Versions that have been live at some point, most recently activated first."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE skill_id = ? "
-                "AND activated_at IS NOT NULL ORDER BY activated_at DESC, number DESC",
-                (skill_id,),
-            ).fetchall()
-        return [_version(r) for r in rows]
+        query = _VERSIONS.where(
+            versions.c.skill_id == skill_id, versions.c.activated_at.is_not(None)
+        ).order_by(versions.c.activated_at.desc(), versions.c.number.desc())
+        return [_version(r) for r in self._read(lambda c: c.execute(query).all())]
 
     # --- writes -------------------------------------------------------------------------
 
@@ -236,25 +181,25 @@ class Registry:
         """Record a new file content as version N+1 in state ``proposed``."""
         now = time.time()
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO skills (id, filename, created_at, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
-                (skill_id, filename, now, now),
-            )
-            (latest,) = db.execute(
-                "SELECT COALESCE(MAX(number), 0) FROM versions WHERE skill_id = ?", (skill_id,)
-            ).fetchone()
-            (parent,) = db.execute(
-                "SELECT file_version FROM skills WHERE id = ?", (skill_id,)
-            ).fetchone()
+            row = {"id": skill_id, "filename": filename, "created_at": now, "updated_at": now}
+            upsert(db, skills, row, ["id"], replace=["updated_at"])
+            latest = db.execute(
+                sa.select(sa.func.coalesce(sa.func.max(versions.c.number), 0)).where(
+                    versions.c.skill_id == skill_id
+                )
+            ).scalar_one()
+            parent = db.execute(
+                sa.select(skills.c.file_version).where(skills.c.id == skill_id)
+            ).scalar_one()
             number = latest + 1
             db.execute(
-                "INSERT INTO versions (skill_id, number, content_hash, parent, author, reason, "
-                "created_at, filename, source, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (skill_id, number, content_hash, parent, author, reason, now, filename, source,
-                 VersionState.PROPOSED.value),
+                versions.insert().values(
+                    skill_id=skill_id, number=number, content_hash=content_hash, parent=parent,
+                    author=author, reason=reason, created_at=now, filename=filename,
+                    source=source, state=VersionState.PROPOSED.value,
+                )
             )  # fmt: skip
-            db.execute("UPDATE skills SET file_version = ? WHERE id = ?", (number, skill_id))
+            _set_skill(db, skill_id, file_version=number)
             self._audit(
                 db, skill_id, number, "proposed", None, VersionState.PROPOSED, author, reason
             )
@@ -268,11 +213,10 @@ class Registry:
         with self._tx() as db:
             current = self._state(db, skill_id, number)
             check_transition(current, target)
-            db.execute(
-                "UPDATE versions SET report = ?, function_ids = ?, state = ? "
-                "WHERE skill_id = ? AND number = ?",
-                (dumps(report), dumps(function_ids), target.value, skill_id, number),
-            )
+            _set_version(
+                db, skill_id, number,
+                report=dumps(report), function_ids=dumps(function_ids), state=target.value,
+            )  # fmt: skip
             errors = sum(1 for f in report.get("findings", []) if f.get("severity") == "error")
             detail = f"{errors} error(s)" if errors else None
             self._audit(db, skill_id, number, "validated", current, target, "validator", detail)
@@ -284,10 +228,7 @@ class Registry:
         """Store the approval policy's decision; ``awaiting_approval`` when a person must say."""
         with self._tx() as db:
             current = self._state(db, skill_id, number)
-            db.execute(
-                "UPDATE versions SET approval = ? WHERE skill_id = ? AND number = ?",
-                (dumps(approval), skill_id, number),
-            )
+            _set_version(db, skill_id, number, approval=dumps(approval))
             if awaiting:
                 self._move(db, skill_id, number, current, VersionState.AWAITING_APPROVAL)
                 detail = "; ".join(approval.get("reasons", []))
@@ -313,27 +254,17 @@ class Registry:
             current = self._state(db, skill_id, number)
             check_transition(current, VersionState.ACTIVE)
             if approved_by is not None:
-                db.execute(
-                    "UPDATE versions SET approved_by = ?, approved_at = ? "
-                    "WHERE skill_id = ? AND number = ?",
-                    (approved_by, now, skill_id, number),
-                )
-            (previous,) = db.execute(
-                "SELECT active_version FROM skills WHERE id = ?", (skill_id,)
-            ).fetchone()
+                _set_version(db, skill_id, number, approved_by=approved_by, approved_at=now)
+            previous = db.execute(
+                sa.select(skills.c.active_version).where(skills.c.id == skill_id)
+            ).scalar_one()
             if previous is not None and previous != number:
                 self._move(db, skill_id, previous, VersionState.ACTIVE, VersionState.RETIRED)
                 self._audit(db, skill_id, previous, action, VersionState.ACTIVE,
                             VersionState.RETIRED, actor, f"superseded by version {number}")  # fmt: skip
             self._move(db, skill_id, number, current, VersionState.ACTIVE)
-            db.execute(
-                "UPDATE versions SET activated_at = ?, note = NULL WHERE skill_id = ? AND number = ?",
-                (now, skill_id, number),
-            )
-            db.execute(
-                "UPDATE skills SET active_version = ?, removed = 0, updated_at = ? WHERE id = ?",
-                (number, now, skill_id),
-            )
+            _set_version(db, skill_id, number, activated_at=now, note=None)
+            _set_skill(db, skill_id, active_version=number, removed=False, updated_at=now)
             self._audit(db, skill_id, number, action, current, VersionState.ACTIVE, actor, detail)
         return self.version(skill_id, number)
 
@@ -341,10 +272,7 @@ class Registry:
         with self._tx() as db:
             current = self._state(db, skill_id, number)
             self._move(db, skill_id, number, current, VersionState.REJECTED)
-            db.execute(
-                "UPDATE versions SET note = ? WHERE skill_id = ? AND number = ?",
-                (reason, skill_id, number),
-            )
+            _set_version(db, skill_id, number, note=reason)
             self._audit(db, skill_id, number, "reject", current, VersionState.REJECTED, actor,
                         reason)  # fmt: skip
         return self.version(skill_id, number)
@@ -353,15 +281,13 @@ class Registry:
         """The file is gone: the active version retires and nothing new starts."""
         now = time.time()
         with self._tx() as db:
-            (active,) = db.execute(
-                "SELECT active_version FROM skills WHERE id = ?", (skill_id,)
-            ).fetchone()
+            active = db.execute(
+                sa.select(skills.c.active_version).where(skills.c.id == skill_id)
+            ).scalar_one()
             if active is not None:
                 self._move(db, skill_id, active, VersionState.ACTIVE, VersionState.RETIRED)
-            db.execute(
-                "UPDATE skills SET active_version = NULL, removed = 1, file_version = NULL, "
-                "updated_at = ? WHERE id = ?",
-                (now, skill_id),
+            _set_skill(
+                db, skill_id, active_version=None, removed=True, file_version=None, updated_at=now
             )
             self._audit(db, skill_id, active, "remove", VersionState.ACTIVE if active else None,
                         VersionState.RETIRED if active else None, actor, "file deleted")  # fmt: skip
@@ -371,10 +297,7 @@ class Registry:
 
     def set_paused(self, skill_id: str, paused: bool, *, actor: str) -> Skill:
         with self._tx() as db:
-            db.execute(
-                "UPDATE skills SET paused = ?, updated_at = ? WHERE id = ?",
-                (int(paused), time.time(), skill_id),
-            )
+            _set_skill(db, skill_id, paused=paused, updated_at=time.time())
             self._audit(db, skill_id, None, "pause" if paused else "resume", None, None, actor,
                         None)  # fmt: skip
         skill = self.skill(skill_id)
@@ -384,44 +307,38 @@ class Registry:
     def note_file(self, skill_id: str, number: int | None) -> None:
         """The file now holds version ``number``'s content (it is the parent of the next)."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE skills SET file_version = ?, removed = 0 WHERE id = ?", (number, skill_id)
-            )
+            _set_skill(db, skill_id, file_version=number, removed=False)
 
     def set_note(self, skill_id: str, number: int, note: str | None) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE versions SET note = ? WHERE skill_id = ? AND number = ?",
-                (note, skill_id, number),
-            )
+            _set_version(db, skill_id, number, note=note)
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _state(self, db: sqlite3.Connection, skill_id: str, number: int) -> VersionState:
-        row = db.execute(
-            "SELECT state FROM versions WHERE skill_id = ? AND number = ?", (skill_id, number)
-        ).fetchone()
-        if row is None:
+    def _state(self, db: sa.Connection, skill_id: str, number: int) -> VersionState:
+        state = db.execute(
+            sa.select(versions.c.state).where(
+                versions.c.skill_id == skill_id, versions.c.number == number
+            )
+        ).scalar()
+        if state is None:
             raise UnknownVersion(f"skill {skill_id!r} has no version {number}")
-        return VersionState(row[0])
+        return VersionState(state)
 
     def _move(
         self,
-        db: sqlite3.Connection,
+        db: sa.Connection,
         skill_id: str,
         number: int,
         current: VersionState,
         target: VersionState,
     ) -> None:
         check_transition(current, target)
-        db.execute(
-            "UPDATE versions SET state = ? WHERE skill_id = ? AND number = ?",
-            (target.value, skill_id, number),
-        )
+        _set_version(db, skill_id, number, state=target.value)
 
     def _audit(
         self,
-        db: sqlite3.Connection,
+        db: sa.Connection,
         skill_id: str,
         version: int | None,
         action: str,
@@ -431,14 +348,25 @@ class Registry:
         detail: str | None,
     ) -> None:
         db.execute(
-            "INSERT INTO audit (skill_id, version, action, from_state, to_state, actor, detail, "
-            "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (skill_id, version, action, from_state.value if from_state else None,
-             to_state.value if to_state else None, actor, detail, time.time()),
+            audit.insert().values(
+                skill_id=skill_id, version=version, action=action,
+                from_state=from_state.value if from_state else None,
+                to_state=to_state.value if to_state else None, actor=actor, detail=detail,
+                at=time.time(),
+            )
         )  # fmt: skip
 
 
-def _skill(row: tuple[Any, ...]) -> Skill:
+def _set_skill(db: sa.Connection, skill_id: str, **values: Any) -> None:
+    db.execute(skills.update().where(skills.c.id == skill_id).values(**values))
+
+
+def _set_version(db: sa.Connection, skill_id: str, number: int, **values: Any) -> None:
+    where = sa.and_(versions.c.skill_id == skill_id, versions.c.number == number)
+    db.execute(versions.update().where(where).values(**values))
+
+
+def _skill(row: Any) -> Skill:
     sid, filename, active, paused, removed, file_version, latest, created, updated = row
     return Skill(
         id=sid,
@@ -453,7 +381,7 @@ def _skill(row: tuple[Any, ...]) -> Skill:
     )
 
 
-def _version(row: tuple[Any, ...]) -> Version:
+def _version(row: Any) -> Version:
     (skill_id, number, content_hash, parent, author, reason, created_at, state, note, approval,
      approved_by, approved_at, activated_at, function_ids, filename, source, report) = row  # fmt: skip
     return Version(

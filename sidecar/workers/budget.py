@@ -6,9 +6,11 @@ time and CPU time of all its calls added up (the sidecar's thread and the worker
 and the events it sends — plus the events one skill sends per minute over all its runs, so a
 loop of skills triggering each other cannot flood the engine.
 
-Usage is kept in this sidecar's memory, keyed by run id (bounded: the least recently seen runs
-are forgotten first). A sidecar restart forgets what running runs spent; the steps limit does
-not depend on it (the sidecar counts the steps the SDK replays on every call).
+A run's usage is kept by a ``RunUsageLedger`` (``run_usage.py``; ``sidecar/run_usage_store.py``): in the platform store when
+the sidecar runs (a restart, or another replica taking the run's next call, keeps counting
+from what it spent), in memory when none is given (unit tests). The steps limit needs neither
+(the sidecar counts the steps the SDK replays on every call). The per-minute event rate of a
+skill is counted by each sidecar process.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ import dataclasses
 import threading
 import time
 
-#: Runs whose usage is remembered at once (an LRU beyond).
-MAX_TRACKED_RUNS = 10_000
+from .run_usage import MemoryRunUsage, RunUsage, RunUsageLedger
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,32 +57,27 @@ class BudgetExceeded(Exception):
         self.rule = rule
 
 
-@dataclasses.dataclass
-class RunUsage:
-    calls: int = 0
-    wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    events: int = 0
-
-
 class RunBudgets:
     """The usage ledger of every run and skill this sidecar serves (thread-safe)."""
 
-    def __init__(self, limits: RunLimits | None = None) -> None:
+    def __init__(
+        self, limits: RunLimits | None = None, usage: RunUsageLedger | None = None
+    ) -> None:
         self.limits = limits or RunLimits()
-        self._runs: collections.OrderedDict[str, RunUsage] = collections.OrderedDict()
+        self._runs: RunUsageLedger = usage or MemoryRunUsage()
         self._sent: dict[str, collections.deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
 
     def usage(self, run_id: str) -> RunUsage:
         with self._lock:
-            return dataclasses.replace(self._usage(run_id))
+            return self._runs.get(run_id)
 
-    def check_call(self, run_id: str) -> None:
-        """Before a call: refuse it when the run already spent its time."""
+    def check_call(self, run_id: str) -> float:
+        """Before a call: refuse it when the run already spent its time; else the CPU seconds
+        it has left."""
         limits = self.limits
         with self._lock:
-            used = self._usage(run_id)
+            used = self._runs.get(run_id)
             if used.cpu_seconds >= limits.cpu_seconds:
                 raise BudgetExceeded(
                     "run-budget-cpu",
@@ -94,30 +90,22 @@ class RunBudgets:
                     f"the run's calls took {used.wall_seconds:.2f}s over {used.calls} calls; "
                     f"its budget is {limits.wall_seconds:g}s (setting run_limits.wall_seconds)",
                 )
+            return limits.cpu_seconds - used.cpu_seconds
 
     def cpu_left(self, run_id: str) -> float:
         with self._lock:
-            return max(0.0, self.limits.cpu_seconds - self._usage(run_id).cpu_seconds)
+            return max(0.0, self.limits.cpu_seconds - self._runs.get(run_id).cpu_seconds)
 
     def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
         with self._lock:
-            used = self._usage(run_id)
-            used.calls += 1
-            used.wall_seconds += wall_seconds
-            used.cpu_seconds += cpu_seconds
+            self._runs.add_call(run_id, wall_seconds, cpu_seconds)
 
     def send_events(self, skill_id: str, run_id: str, count: int) -> None:
         """Count ``count`` events about to be sent, or refuse them (nothing is counted then)."""
         limits = self.limits
         now = time.monotonic()
         with self._lock:
-            used = self._usage(run_id)
-            if used.events + count > limits.max_events_per_run:
-                raise BudgetExceeded(
-                    "runtime-event-cap",
-                    f"the run already sent {used.events} events and may send at most "
-                    f"{limits.max_events_per_run} (setting run_limits.max_events_per_run)",
-                )
+            self._refuse_over_run_cap(self._runs.get(run_id), count)
             window = self._sent.setdefault(skill_id, collections.deque())
             while window and window[0][0] <= now - 60.0:
                 window.popleft()
@@ -129,15 +117,16 @@ class RunBudgets:
                     f"at most {limits.max_events_per_minute} "
                     "(setting run_limits.max_events_per_minute)",
                 )
+            # Checked and counted at once: another replica may be counting the same run.
+            refused = self._runs.add_events(run_id, count, limits.max_events_per_run)
+            if refused is not None:
+                self._refuse_over_run_cap(refused, count)
             window.append((now, count))
-            used.events += count
 
-    def _usage(self, run_id: str) -> RunUsage:
-        used = self._runs.get(run_id)
-        if used is None:
-            used = self._runs[run_id] = RunUsage()
-            while len(self._runs) > MAX_TRACKED_RUNS:
-                self._runs.popitem(last=False)
-        else:
-            self._runs.move_to_end(run_id)
-        return used
+    def _refuse_over_run_cap(self, used: RunUsage, count: int) -> None:
+        if used.events + count > self.limits.max_events_per_run:
+            raise BudgetExceeded(
+                "runtime-event-cap",
+                f"the run already sent {used.events} events and may send at most "
+                f"{self.limits.max_events_per_run} (setting run_limits.max_events_per_run)",
+            )

@@ -96,6 +96,9 @@ class Session:
         self.gateway = CapabilityGateway(capabilities)
         self.cpu_seconds = cpu_seconds
         self.budgets = budgets or RunBudgets()
+        #: CPU seconds the run has left, as ``check_call`` read it (the usage is in the store:
+        #: one read per call, not two).
+        self._cpu_left: float | None = None
         self.finished = False
         self.broken = False
         self.recycle = False
@@ -115,7 +118,7 @@ class Session:
     def run(self) -> JSON:
         run_id = self.ctx.run_id
         try:
-            self.budgets.check_call(run_id)
+            self._cpu_left = self.budgets.check_call(run_id)
         except BudgetExceeded as err:
             raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
         started, thread_cpu, worker_cpu = time.monotonic(), time.thread_time(), self.worker.cpu
@@ -158,7 +161,10 @@ class Session:
         memo_json = (self._memos.as_json() if self._memos else None) or {}
         self._memo_keys = set(memo_json)
         # A run whose CPU budget is nearly spent gets only what is left for this call.
-        cpu = min(self.cpu_seconds, max(1, int(self.budgets.cpu_left(self.ctx.run_id)) + 1))
+        left = self._cpu_left
+        if left is None:  # not started by ``run`` (which already read the usage once)
+            left = self.budgets.cpu_left(self.ctx.run_id)
+        cpu = min(self.cpu_seconds, max(1, int(left) + 1))
         return {
             "skill_id": job.skill_id,
             "version": job.version,

@@ -5,7 +5,7 @@
   do not parse are skipped, so one bad write never hides the rest of the history.
 * ``git`` — a repository's first-parent history, each commit a deploy of one service (for
   teams that deploy every merge to main). ``git log`` runs with a fixed format.
-* ``events`` — ``deploy/created`` events posted to the platform, kept in SQLite; recording
+* ``events`` — ``deploy/created`` events posted to the platform, kept on the platform store; recording
   the same event id twice keeps one row, so replays of the ingesting function are harmless.
 
 Triage asks "what deployed to this service shortly before the onset", so every source
@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+import sqlalchemy as sa
+
+from loopwright.store import insert_ignore, metadata
 
 from .errors import CapabilityNotConfigured, DeploysUnavailable
 from .grant import Grant
@@ -32,6 +35,18 @@ from .store import CapabilityStore
 GIT_TIMEOUT_S = 10.0
 MAX_HOURS = 24 * 90
 _SEP, _END = "\x1f", "\x1e"
+
+events = sa.Table(
+    "deploy_events",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("service", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Index("deploy_events_service_at", "service", "at"),
+)
 
 
 class Deploy(pydantic.BaseModel):
@@ -109,28 +124,22 @@ class DeploysService:
     def record(self, data: dict[str, Any]) -> DeployEvent:
         """Store a ``deploy/created`` event (platform side, not a skill call)."""
         event = DeployEvent.model_validate(data)
-        self._store.write(
-            lambda db: db.execute(
-                "INSERT OR IGNORE INTO deploy_events VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    event.id,
-                    event.service,
-                    event.version,
-                    event.at.timestamp(),
-                    event.author,
-                    event.description,
-                ),
-            )
-        )
+        row = {
+            "id": event.id,
+            "service": event.service,
+            "version": event.version,
+            "at": event.at.timestamp(),
+            "author": event.author,
+            "description": event.description,
+        }
+        self._store.write(lambda db: insert_ignore(db, events, row))
         return event
 
     def _from_events(self, service: str | None, start: float, end: float) -> list[Deploy]:
-        rows = self._store.read(
-            lambda db: db.execute(
-                "SELECT * FROM deploy_events WHERE at BETWEEN ? AND ? AND (? IS NULL OR service = ?)",
-                (start, end, service, service),
-            ).fetchall()
-        )
+        query = sa.select(events).where(events.c.at.between(start, end))
+        if service is not None:
+            query = query.where(events.c.service == service)
+        rows = self._store.read(lambda db: db.execute(query).mappings().all())
         return [
             Deploy(
                 service=row["service"],

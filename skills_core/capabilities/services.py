@@ -15,7 +15,7 @@ from .fetch import FetchService
 from .llm import LLMService
 from .metrics import MetricsService
 from .notify import NotifyService
-from .settings import CapabilitySettings
+from .settings import CapabilitySettings, capabilities_store_location
 from .store import CapabilityStore
 
 
@@ -31,7 +31,7 @@ class CapabilityServices:
 
     @classmethod
     def build(cls, settings: CapabilitySettings) -> Self:
-        store = CapabilityStore(settings.db_path)
+        store = CapabilityStore(capabilities_store_location(settings))
         return cls(
             settings=settings,
             store=store,

@@ -7,8 +7,9 @@ in this object on the platform side; skill workers never see them.
 Environment variables (all optional; the defaults give a working local setup):
 
 =================================  ========================================================
-``LOOPWRIGHT_CAPABILITIES_DB``     SQLite file for inbox, dedupe, threads, deploy events,
-                                   LLM ledger (default ``var/capabilities.db``)
+``LOOPWRIGHT_CAPABILITIES_DB``     store for inbox, dedupe, threads, hints, deploy events,
+                                   LLM ledger: a SQLite path or a store URL such as
+                                   ``postgresql+psycopg://...`` (default ``var/capabilities.db``)
 ``LOOPWRIGHT_METRICS_SOURCES``     JSON ``{name: {"kind": "prometheus"|"scrape"|"host",...}}``
 ``LOOPWRIGHT_PROMETHEUS_URL``      shortcut: source ``prometheus`` at this URL
 ``LOOPWRIGHT_DEPLOY_LOG``          JSONL deploy log: source ``log``
@@ -184,8 +185,20 @@ class HttpSettings(_Frozen):
 # --- all ---------------------------------------------------------------------------------
 
 
+CAPABILITIES_DB_ENV = "LOOPWRIGHT_CAPABILITIES_DB"
+DEFAULT_CAPABILITIES_DB = "var/capabilities.db"
+
+
+def capabilities_db(environ: Mapping[str, str] | None = None) -> str:
+    """Where the capabilities' tables are: a SQLite path or a store URL (``loopwright.store``)."""
+    env = os.environ if environ is None else environ
+    return env.get(CAPABILITIES_DB_ENV) or DEFAULT_CAPABILITIES_DB
+
+
 class CapabilitySettings(_Frozen):
-    db_path: Path = Path("var/capabilities.db")
+    db_path: Path = Path(DEFAULT_CAPABILITIES_DB)
+    #: A store URL (e.g. the PostgreSQL replicas share); wins over ``db_path`` when set.
+    db_url: str | None = None
     metrics: dict[str, MetricsSource] = {"host": HostSource()}
     deploys: dict[str, DeploySource] = {"events": EventDeploySource()}
     notify: NotifySettings = NotifySettings()
@@ -206,8 +219,8 @@ class CapabilitySettings(_Frozen):
                 "notify": NotifySettings(channels=_channels_from_env(env)),
                 **_llm_from_env(env),
             }
-            if env.get("LOOPWRIGHT_CAPABILITIES_DB"):
-                fields["db_path"] = Path(env["LOOPWRIGHT_CAPABILITIES_DB"])
+            location = capabilities_db(env)
+            fields["db_url" if "://" in location else "db_path"] = location
             return cls(**{**fields, **overrides})
         except pydantic.ValidationError as err:
             raise SettingsError(f"invalid capability settings: {err}") from None
@@ -306,3 +319,7 @@ def _prices(raw: Any) -> dict[str, ModelPrice]:
             'LOOPWRIGHT_LLM_PRICES must look like {"MODEL": {"input": 0.15, "output": 0.6}} '
             "(USD per million tokens)"
         ) from None
+
+
+def capabilities_store_location(settings: CapabilitySettings) -> str | Path:
+    return settings.db_url or settings.db_path

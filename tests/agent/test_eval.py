@@ -79,7 +79,9 @@ def test_run_eval_reports_every_figure(tmp_path: Path) -> None:
     assert overall["runs"] == 4 and overall["success_rate"] == 0.5
     assert overall["icir"] == pytest.approx(icir([r["score"] for r in report["runs"]]))
     assert overall["input_tokens"] == 4 * 1100 and overall["cost_usd"] > 0
-    assert not (tmp_path / "agent.db").exists()  # the eval used a throwaway store
+    # The eval used a throwaway store: neither the agent's file nor the platform store beside it.
+    assert not (tmp_path / "agent.db").exists()
+    assert not (tmp_path / "platform.db").exists()
 
 
 def test_loopwright_eval_against_the_scripted_server(monkeypatch: pytest.MonkeyPatch) -> None:

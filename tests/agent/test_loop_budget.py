@@ -19,6 +19,7 @@ from agent.loop.budget import (
 )
 from agent.loop.pricing import Price, PriceTable
 from agent.store import AgentStore
+from tests.store_dialects import DIALECTS, fresh_store_url
 
 PRICES = PriceTable.from_dict(
     {
@@ -70,14 +71,15 @@ def test_decide_names_the_first_limit_that_would_be_crossed() -> None:
     assert decide(Spend(0.9, 0.9, 2.9), 0.0, BudgetLimits(None, None, None)).allowed
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *DIALECTS])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
     if request.param == "memory":
         yield MemoryLedgerStore()
-    else:
-        sqlite = AgentStore(tmp_path / "agent.db")
-        yield sqlite
-        sqlite.close()
+        return
+    with fresh_store_url(request.param, tmp_path, "agent.db") as url:
+        stored = AgentStore(url)
+        yield stored
+        stored.close()
 
 
 def test_reserve_then_settle_replaces_the_estimate(store: LedgerStore) -> None:

@@ -9,13 +9,15 @@ import pytest
 
 from agent.errors import ConversationNotFound
 from agent.store import AgentStore
+from tests.store_dialects import DIALECTS, fresh_store_url
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[AgentStore]:
-    db = AgentStore(tmp_path / "agent.db")
-    yield db
-    db.close()
+@pytest.fixture(params=DIALECTS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentStore]:
+    with fresh_store_url(request.param, tmp_path, "agent.db") as url:
+        db = AgentStore(url)
+        yield db
+        db.close()
 
 
 def test_turns_queue_in_order_per_conversation(store: AgentStore) -> None:

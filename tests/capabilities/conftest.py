@@ -17,6 +17,7 @@ from skills_core.capabilities import CapabilityStore
 from skills_core.capabilities.scripted_llm import ScriptedLLM
 from skills_core.capabilities.scripted_slack import ScriptedSlack
 from skills_core.demo import Fleet, PrometheusMissing, PrometheusServer
+from tests.store_dialects import DIALECTS, fresh_store_url
 
 from .factories import _C, Closing
 from .scripted_http import ScriptedHttp
@@ -45,8 +46,20 @@ def prometheus(
         server.stop()
 
 
+@pytest.fixture(params=DIALECTS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CapabilityStore]:
+    """The capabilities' tables on a fresh store of each dialect (SQLite, PostgreSQL)."""
+    with fresh_store_url(request.param, tmp_path, "capabilities.db") as url:
+        opened = CapabilityStore(url)
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[CapabilityStore]:
+def sqlite_store(tmp_path: Path) -> Iterator[CapabilityStore]:
+    """One SQLite store, for tests whose subject is not the store (and that must run once)."""
     opened = CapabilityStore(tmp_path / "capabilities.db")
     yield opened
     opened.close()

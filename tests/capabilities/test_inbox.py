@@ -48,7 +48,7 @@ def test_the_inbox_command_says_where_a_message_was_delivered(
         grant(notify={"channels": ["inbox"]}),
         PostRequest(channel="inbox", text="b", dedupe_key="2"),
     )
-    db = store.path
+    db = store.url
     out = CliRunner().invoke(app, ["inbox", "--db", str(db)])
     assert out.exit_code == 0, out.output
     heads = [line for line in out.output.splitlines() if "test-skill" in line]
@@ -89,7 +89,7 @@ def test_threads_and_paging(tmp_path: Path, store: CapabilityStore) -> None:
             skill,
             PostRequest(channel="inbox", text=f"m{i}", dedupe_key=f"r:s:{i}", thread_key=thread),
         )
-    messages = read_inbox(tmp_path / "capabilities.db")  # by path, as the CLI reads it
+    messages = read_inbox(store.url)  # by location, as the CLI reads it
     first, unthreaded, reply, other = messages
     assert first.thread_root == reply.thread_root == first.id
     assert unthreaded.thread_root is None and other.thread_root == other.id

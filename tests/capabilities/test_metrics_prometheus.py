@@ -129,7 +129,7 @@ def test_latency_spike_shows_in_p95(metrics: MetricsService, calm_fleet: Fleet) 
 
 
 def test_error_burst_after_deploy_shows_in_rates_and_deploys(
-    metrics: MetricsService, calm_fleet: Fleet, tmp_path: Path, store: CapabilityStore
+    metrics: MetricsService, calm_fleet: Fleet, tmp_path: Path, sqlite_store: CapabilityStore
 ) -> None:
     query = ERROR_RATIO.format(service="payments", window="3s")
     assert (metrics.query(GRANT, query)[0].value or 0) < 0.1
@@ -140,7 +140,7 @@ def test_error_burst_after_deploy_shows_in_rates_and_deploys(
     settings = make_settings(
         tmp_path, deploys={"log": JsonlDeploySource(path=calm_fleet.deploy_log.path)}
     )
-    deploys = DeploysService(settings, store)
+    deploys = DeploysService(settings, sqlite_store)
     recent = deploys.recent(grant(deploys={"sources": ["log"]}), service="payments", hours=1)
     assert recent and recent[0].at.timestamp() >= started - 1
     assert recent[0].version == calm_fleet.services["payments"].version

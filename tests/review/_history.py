@@ -19,6 +19,7 @@ from loopwright.store import Store
 from review.feedback import record_feedback
 from review.messages import CapabilityMessages
 from review.tuning import Classifier
+from skills_core.capabilities.notify.inbox import messages as inbox_messages
 from skills_core.capabilities.notify.inbox import post_once
 from skills_core.capabilities.notify.messages import PostRequest
 from skills_core.capabilities.store import CapabilityStore
@@ -114,10 +115,10 @@ class History:
             ),
             "inbox",
         )
+        number = int(posted.message_id.split(":")[1])
         self.caps.write(
             lambda db: db.execute(
-                "UPDATE inbox_messages SET created_at = ? WHERE id = ?",
-                (at, int(posted.message_id.split(":")[1])),
+                inbox_messages.update().where(inbox_messages.c.id == number).values(created_at=at)
             )
         )
         if label:

@@ -1,17 +1,42 @@
-"""The per-run budget ledger: CPU and wall time across calls, events per run and per minute."""
+"""The per-run budget ledger: CPU and wall time across calls, events per run and per minute,
+with the usage in memory and in the platform store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 
+from loopwright.store import open_store
+from sidecar.run_usage_store import StoredRunUsage
 from sidecar.workers import BudgetExceeded, RunBudgets, RunLimits
+from sidecar.workers.run_usage import MemoryRunUsage, RunUsageLedger
+from tests.store_dialects import DIALECTS, fresh_store_url
 
 
-def test_cpu_and_wall_time_add_up_across_calls() -> None:
-    budgets = RunBudgets(RunLimits(cpu_seconds=1.0, wall_seconds=10.0))
+@pytest.fixture(params=["memory", *DIALECTS])
+def ledger(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], RunUsageLedger]]:
+    """Makes usage ledgers; stored ones share one store, as a restarted sidecar would."""
+    if request.param == "memory":
+        yield MemoryRunUsage
+        return
+    with fresh_store_url(request.param, tmp_path) as url:
+        store = open_store(url)
+        try:
+            yield lambda: StoredRunUsage(store)
+        finally:
+            store.close()
+
+
+def test_cpu_and_wall_time_add_up_across_calls(ledger: Callable[[], RunUsageLedger]) -> None:
+    budgets = RunBudgets(RunLimits(cpu_seconds=1.0, wall_seconds=10.0), ledger())
     budgets.check_call("run-1")
     budgets.add_call("run-1", wall_seconds=2.0, cpu_seconds=0.6)
-    budgets.check_call("run-1")  # 0.6 s of 1 s: still allowed
+    assert budgets.check_call("run-1") == pytest.approx(0.4)  # 0.6 s of 1 s: allowed
     assert budgets.cpu_left("run-1") == pytest.approx(0.4)
     budgets.add_call("run-1", wall_seconds=2.0, cpu_seconds=0.6)
     with pytest.raises(BudgetExceeded, match=r"1\.20s of CPU over 2 calls") as caught:
@@ -21,8 +46,8 @@ def test_cpu_and_wall_time_add_up_across_calls() -> None:
     budgets.check_call("run-2")  # another run has its own budget
 
 
-def test_wall_time_of_calls_is_capped() -> None:
-    budgets = RunBudgets(RunLimits(cpu_seconds=100.0, wall_seconds=3.0))
+def test_wall_time_of_calls_is_capped(ledger: Callable[[], RunUsageLedger]) -> None:
+    budgets = RunBudgets(RunLimits(cpu_seconds=100.0, wall_seconds=3.0), ledger())
     for _ in range(3):
         budgets.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.0)
     with pytest.raises(BudgetExceeded) as caught:
@@ -30,8 +55,10 @@ def test_wall_time_of_calls_is_capped() -> None:
     assert caught.value.rule == "run-budget-wall" and "run_limits.wall_seconds" in str(caught.value)
 
 
-def test_events_are_capped_per_run_and_per_skill_minute() -> None:
-    budgets = RunBudgets(RunLimits(max_events_per_run=3, max_events_per_minute=4))
+def test_events_are_capped_per_run_and_per_skill_minute(
+    ledger: Callable[[], RunUsageLedger],
+) -> None:
+    budgets = RunBudgets(RunLimits(max_events_per_run=3, max_events_per_minute=4), ledger())
     budgets.send_events("s", "run-1", 2)
     with pytest.raises(BudgetExceeded, match="max_events_per_run"):
         budgets.send_events("s", "run-1", 2)
@@ -41,6 +68,33 @@ def test_events_are_capped_per_run_and_per_skill_minute() -> None:
         budgets.send_events("s", "run-3", 1)
     assert caught.value.rule == "runtime-event-cap"
     budgets.send_events("other", "run-4", 3)  # the rate is per skill
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_stored_usage_outlives_the_budgets_that_counted_it(dialect: str, tmp_path: Path) -> None:
+    limits = RunLimits(cpu_seconds=1.0, max_events_per_run=3)
+    with fresh_store_url(dialect, tmp_path) as url:
+        first = open_store(url)
+        before = RunBudgets(limits, StoredRunUsage(first))
+        before.add_call("run-1", wall_seconds=0.5, cpu_seconds=0.7)
+        before.send_events("s", "run-1", 2)
+        first.close()  # the sidecar stops
+
+        second = open_store(url)
+        after = RunBudgets(limits, StoredRunUsage(second))  # and starts again
+        try:
+            assert after.cpu_left("run-1") == pytest.approx(0.3)
+            after.add_call("run-1", wall_seconds=0.5, cpu_seconds=0.4)
+            with pytest.raises(BudgetExceeded, match="over 2 calls"):
+                after.check_call("run-1")
+            with pytest.raises(BudgetExceeded, match="already sent 2 events"):
+                after.send_events("s", "run-1", 2)
+            usage = StoredRunUsage(second)
+            assert usage.prune(idle_since=time.time() - 60) == 0  # in use: kept
+            assert usage.prune(idle_since=time.time() + 1) == 1
+            assert after.usage("run-1").calls == 0
+        finally:
+            second.close()
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from sidecar.registry import Registry, TransitionError, UnknownVersion, VersionState
+from tests.store_dialects import DIALECTS, fresh_store_url
+
+
+@pytest.fixture(params=DIALECTS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_store_url(request.param, tmp_path, "r.db") as fresh:
+        yield fresh
 
 
 def valid_report(*fn_ids: str) -> dict[str, object]:
@@ -20,21 +29,21 @@ def propose(reg: Registry, skill_id: str, source: str) -> int:
     return version.number
 
 
-def test_versions_are_numbered_with_their_parent(tmp_path: Path) -> None:
-    reg = Registry(tmp_path / "r.db")
+def test_versions_are_numbered_with_their_parent(url: str) -> None:
+    reg = Registry(url)
     assert propose(reg, "s", "one") == 1
     assert propose(reg, "s", "two") == 2
     v2 = reg.version("s", 2)
     assert (v2.parent, v2.state, v2.author, v2.content_hash) == (1, "proposed", "agent", "h-two")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         propose(reg, "s", "one")  # one content, one version
     assert reg.version_by_hash("s", "h-one").number == 1  # type: ignore[union-attr]
     with pytest.raises(UnknownVersion):
         reg.version("s", 9)
 
 
-def test_the_state_machine(tmp_path: Path) -> None:
-    reg = Registry(tmp_path / "r.db")
+def test_the_state_machine(url: str) -> None:
+    reg = Registry(url)
     n = propose(reg, "s", "one")
     reg.record_validation("s", n, valid_report("s"), ["s"])
     reg.activate("s", n, actor="policy", action="activate")
@@ -55,8 +64,8 @@ def test_the_state_machine(tmp_path: Path) -> None:
     assert actions[-2:] == ["rollback", "rollback"]  # retire k, activate n
 
 
-def test_a_preview_is_rolled_back(tmp_path: Path) -> None:
-    reg = Registry(tmp_path / "r.db")
+def test_a_preview_is_rolled_back(url: str) -> None:
+    reg = Registry(url)
     n = propose(reg, "s", "one")
     reg.record_validation("s", n, valid_report("s"), ["s"])
     with reg.preview():
@@ -68,8 +77,8 @@ def test_a_preview_is_rolled_back(tmp_path: Path) -> None:
     assert [e.action for e in reg.audit("s")] == ["validated", "proposed"]
 
 
-def test_removal_pause_and_function_ownership(tmp_path: Path) -> None:
-    reg = Registry(tmp_path / "r.db")
+def test_removal_pause_and_function_ownership(url: str) -> None:
+    reg = Registry(url)
     n = propose(reg, "a", "one")
     reg.record_validation("a", n, valid_report("a"), ["a", "a-digest"])
     reg.activate("a", n, actor="policy", action="activate")

@@ -12,8 +12,11 @@ the console read.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import time
+
+import sqlalchemy as sa
+
+from loopwright.store import metadata
 
 from ..errors import LLMBudgetExceeded
 from ..grant import Grant
@@ -25,6 +28,34 @@ WEEK_S = 7 * 24 * 3600
 CHARS_PER_TOKEN = 3
 #: Tokens a chat message costs beyond its text (role, separators).
 MESSAGE_OVERHEAD_TOKENS = 8
+
+usage = sa.Table(
+    "llm_usage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("skill_id", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # reserved | settled | released
+    sa.Column("reserved_usd", sa.Float, nullable=False),
+    sa.Column("usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("settled_at", sa.Float),
+    sa.Index("llm_usage_skill_time", "skill_id", "created_at"),
+    sa.Index("llm_usage_skill_run", "skill_id", "run_id"),
+    sqlite_autoincrement=True,
+)
+
+#: Settled spend and tokens, and the number of calls, of the rows a query selects.
+_SETTLED_SUMS = (
+    sa.func.coalesce(sa.func.sum(usage.c.usd), 0),
+    sa.func.coalesce(sa.func.sum(usage.c.input_tokens), 0),
+    sa.func.coalesce(sa.func.sum(usage.c.output_tokens), 0),
+    sa.func.count(),
+)
 
 
 def estimate_tokens(*texts: str) -> int:
@@ -60,7 +91,7 @@ class BudgetLedger:
         budget = grant.llm_budget()
         skill = grant.skill_id
 
-        def run(db: sqlite3.Connection) -> Reservation:
+        def run(db: sa.Connection) -> Reservation:
             now = time.time()
             in_run = self._committed(db, skill, now, run_id=run_id)
             in_week = self._committed(db, skill, now, since=now - WEEK_S)
@@ -76,75 +107,80 @@ class BudgetLedger:
                     f"${budget.per_week_usd} weekly LLM budget; this call may cost ${usd:.4f}",
                     scope="week",
                 )
-            cursor = db.execute(
-                "INSERT INTO llm_usage (skill_id, run_id, role, model, state, reserved_usd, "
-                "created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
-                (skill, run_id, role, model, usd, now),
+            inserted = db.execute(
+                usage.insert()
+                .returning(usage.c.id)
+                .values(
+                    skill_id=skill,
+                    run_id=run_id,
+                    role=role,
+                    model=model,
+                    state="reserved",
+                    reserved_usd=usd,
+                    created_at=now,
+                )
             )
-            return Reservation(id=int(cursor.lastrowid or 0), usd=usd)
+            return Reservation(id=int(inserted.scalar_one()), usd=usd)
 
         return self._store.write(run)
 
     def _committed(
         self,
-        db: sqlite3.Connection,
+        db: sa.Connection,
         skill: str,
         now: float,
         *,
         run_id: str | None = None,
         since: float = 0.0,
     ) -> float:
-        row = db.execute(
-            "SELECT COALESCE(SUM(CASE WHEN state = 'settled' THEN usd "
-            "WHEN state = 'reserved' AND created_at > ? THEN reserved_usd ELSE 0 END), 0) "
-            "FROM llm_usage WHERE skill_id = ? AND created_at >= ? AND (? IS NULL OR run_id = ?)",
-            (now - self._ttl, skill, since, run_id, run_id),
-        ).fetchone()
-        return float(row[0])
+        live = sa.case(
+            (usage.c.state == "settled", usage.c.usd),
+            (
+                sa.and_(usage.c.state == "reserved", usage.c.created_at > now - self._ttl),
+                usage.c.reserved_usd,
+            ),
+            else_=0.0,
+        )
+        query = sa.select(sa.func.coalesce(sa.func.sum(live), 0.0)).where(
+            usage.c.skill_id == skill, usage.c.created_at >= since
+        )
+        if run_id is not None:
+            query = query.where(usage.c.run_id == run_id)
+        return float(db.execute(query).scalar_one())
 
     def settle(
         self, reservation: Reservation, *, usd: float, input_tokens: int, output_tokens: int
     ) -> None:
-        self._store.write(
-            lambda db: db.execute(
-                "UPDATE llm_usage SET state = 'settled', usd = ?, input_tokens = ?, "
-                "output_tokens = ?, settled_at = ? WHERE id = ?",
-                (usd, input_tokens, output_tokens, time.time(), reservation.id),
-            )
+        settled = usage.update().where(usage.c.id == reservation.id)
+        settled = settled.values(
+            state="settled",
+            usd=usd,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            settled_at=time.time(),
         )
+        self._store.write(lambda db: db.execute(settled))
 
     def release(self, reservation: Reservation) -> None:
         """The call produced no usage (refused, unreachable): free the reservation."""
-        self._store.write(
-            lambda db: db.execute(
-                "UPDATE llm_usage SET state = 'released', settled_at = ? WHERE id = ?",
-                (time.time(), reservation.id),
-            )
-        )
+        released = usage.update().where(usage.c.id == reservation.id)
+        released = released.values(state="released", settled_at=time.time())
+        self._store.write(lambda db: db.execute(released))
 
     def spent_by_run(self, run_id: str) -> Spend:
         """Settled spend and tokens of one run, whichever skill made it."""
-        row = self._store.read(
-            lambda db: db.execute(
-                "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(input_tokens), 0), "
-                "COALESCE(SUM(output_tokens), 0), COUNT(*) FROM llm_usage "
-                "WHERE state = 'settled' AND run_id = ?",
-                (run_id,),
-            ).fetchone()
-        )
-        return Spend(float(row[0]), int(row[1]), int(row[2]), int(row[3]))
+        return self._spend(usage.c.run_id == run_id)
 
     def spent(self, skill_id: str, *, run_id: str | None = None, since: float = 0.0) -> Spend:
         """Settled spend and tokens of a skill (optionally one run, or since a time)."""
-        row = self._store.read(
-            lambda db: db.execute(
-                "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(input_tokens), 0), "
-                "COALESCE(SUM(output_tokens), 0), COUNT(*) FROM llm_usage "
-                "WHERE state = 'settled' AND skill_id = ? AND created_at >= ? "
-                "AND (? IS NULL OR run_id = ?)",
-                (skill_id, since, run_id, run_id),
-            ).fetchone()
-        )
+        where = [usage.c.skill_id == skill_id, usage.c.created_at >= since]
+        if run_id is not None:
+            where.append(usage.c.run_id == run_id)
+        return self._spend(*where)
+
+    def _spend(self, *where: sa.ColumnElement[bool]) -> Spend:
+        query = sa.select(*_SETTLED_SUMS).where(usage.c.state == "settled", *where)
+        row = self._store.read(lambda db: db.execute(query).one())
         return Spend(
             usd=float(row[0]),
             input_tokens=int(row[1]),

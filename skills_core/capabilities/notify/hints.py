@@ -8,12 +8,24 @@ the same post decides the same way (and posts nothing new anyway: the post is de
 
 from __future__ import annotations
 
-import sqlite3
 import time
+
+import sqlalchemy as sa
+
+from loopwright.store import metadata, upsert
 
 from ..store import CapabilityStore
 
 ONCE_EVERY_S = 24 * 3600
+
+shown = sa.Table(
+    "notify_hints",
+    metadata,
+    sa.Column("hint", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("shown_at", sa.Float, nullable=False),  # when it last went out on this channel
+    sa.Column("dedupe_key", sa.Text, nullable=False),  # the post that carried it (and retries)
+)
 
 #: Hint name → the text appended (the platform's words, so they name the right settings).
 HINTS = {
@@ -37,21 +49,17 @@ def with_hint(
         return text
     now = time.time()
 
-    def due(db: sqlite3.Connection) -> bool:
-        row = db.execute(
-            "SELECT shown_at, dedupe_key FROM notify_hints WHERE hint = ? AND channel = ?",
-            (hint, channel),
-        ).fetchone()
-        if row is not None and row["dedupe_key"] == dedupe_key:
-            return True  # this very post, again: decide as the first time
-        if row is not None and now - row["shown_at"] < ONCE_EVERY_S:
-            return False
-        db.execute(
-            "INSERT INTO notify_hints (hint, channel, shown_at, dedupe_key) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (hint, channel) DO UPDATE SET shown_at = excluded.shown_at, "
-            "dedupe_key = excluded.dedupe_key",
-            (hint, channel, now, dedupe_key),
+    def due(db: sa.Connection) -> bool:
+        query = sa.select(shown.c.shown_at, shown.c.dedupe_key).where(
+            shown.c.hint == hint, shown.c.channel == channel
         )
+        row = db.execute(query).first()
+        if row is not None and row.dedupe_key == dedupe_key:
+            return True  # this very post, again: decide as the first time
+        if row is not None and now - row.shown_at < ONCE_EVERY_S:
+            return False
+        values = {"hint": hint, "channel": channel, "shown_at": now, "dedupe_key": dedupe_key}
+        upsert(db, shown, values, ["hint", "channel"], replace=["shown_at", "dedupe_key"])
         return True
 
     return f"{text}\n{HINTS[hint]}" if store.write(due) else text

@@ -1,6 +1,6 @@
 """The local inbox: a channel that needs no account, and the default when Slack is absent.
 
-A post and its dedupe record are written in *one* SQLite transaction, so the inbox is exactly
+A post and its dedupe record are written in *one* store transaction, so the inbox is exactly
 once even across crashes: either both exist or neither does. ``read_inbox`` is what the CLI
 (``loopwright inbox``) and, later, the console read.
 """
@@ -8,17 +8,34 @@ once even across crashes: either both exist or neither does. ``read_inbox`` is w
 from __future__ import annotations
 
 import datetime
-import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pydantic
+import sqlalchemy as sa
+
+from loopwright.store import Store, metadata
 
 from ..store import CapabilityStore
 from .ledger import lookup, save_posted, save_thread_root, thread_root
 from .messages import PostRequest, PostResult, delivered_to
 
 CHANNEL = "inbox"
+
+messages = sa.Table(
+    "inbox_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.Text, nullable=False),  # the channel the skill asked for
+    sa.Column("skill_id", sa.Text, nullable=False),
+    sa.Column("thread_key", sa.Text),
+    sa.Column("thread_root", sa.Integer),  # the thread's first message; NULL when unthreaded
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("run_id", sa.Text),  # the run that posted (feedback finds its decisions)
+    sqlite_autoincrement=True,  # ids are never reused: feedback names messages by id
+)
 
 
 class InboxMessage(pydantic.BaseModel):
@@ -51,29 +68,33 @@ class InboxMessage(pydantic.BaseModel):
 def post_once(
     store: CapabilityStore, skill_id: str, request: PostRequest, requested_channel: str
 ) -> PostResult:
-    def run(db: sqlite3.Connection) -> PostResult:
+    def run(db: sa.Connection) -> PostResult:
         row = lookup(db, skill_id, request.dedupe_key)
         if row is not None and row["result"]:
             done = PostResult.model_validate_json(row["result"])
             return done.model_copy(update={"duplicate": True})
         root = thread_root(db, CHANNEL, request.thread_key) if request.thread_key else None
-        cursor = db.execute(
-            "INSERT INTO inbox_messages (channel, skill_id, thread_key, thread_root, text, "
-            "created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                requested_channel,
-                skill_id,
-                request.thread_key,
-                root,
-                request.text,
-                time.time(),
-                request.run_id,
-            ),
+        inserted = db.execute(
+            messages.insert()
+            .returning(messages.c.id)
+            .values(
+                channel=requested_channel,
+                skill_id=skill_id,
+                thread_key=request.thread_key,
+                thread_root=None if root is None else int(root),
+                text=request.text,
+                created_at=time.time(),
+                run_id=request.run_id,
+            )
         )
-        message_id = str(cursor.lastrowid)
+        message_id = str(inserted.scalar_one())
         if request.thread_key and root is None:
             root = message_id
-            db.execute("UPDATE inbox_messages SET thread_root = id WHERE id = ?", (message_id,))
+            db.execute(
+                messages.update()
+                .where(messages.c.id == int(message_id))
+                .values(thread_root=messages.c.id)
+            )
             save_thread_root(db, CHANNEL, request.thread_key, root)
         result = PostResult(
             channel=CHANNEL,
@@ -90,35 +111,41 @@ def post_once(
 
 
 def read_inbox(
-    source: CapabilityStore | Path | str,
+    source: CapabilityStore | Store | Path | str,
     *,
     after_id: int = 0,
     limit: int = 100,
     thread_key: str | None = None,
 ) -> list[InboxMessage]:
-    """Messages with ``id > after_id``, oldest first (poll with the last id to follow)."""
+    """Messages with ``id > after_id``, oldest first (poll with the last id to follow).
+
+    ``source``: an open store, or a store URL or SQLite path to open for this read."""
+    query = sa.select(messages).where(messages.c.id > after_id)
+    if thread_key is not None:
+        query = query.where(messages.c.thread_key == thread_key)
+    query = query.order_by(messages.c.id).limit(limit)
     store = source if isinstance(source, CapabilityStore) else CapabilityStore(source)
     try:
-        rows = store.read(
-            lambda db: db.execute(
-                "SELECT * FROM inbox_messages WHERE id > ? AND (? IS NULL OR thread_key = ?) "
-                "ORDER BY id LIMIT ?",
-                (after_id, thread_key, thread_key, limit),
-            ).fetchall()
-        )
+        rows = store.read(lambda db: db.execute(query).mappings().all())
     finally:
         if store is not source:
             store.close()
-    return [
-        InboxMessage(
-            id=row["id"],
-            channel=row["channel"],
-            skill_id=row["skill_id"],
-            thread_key=row["thread_key"],
-            thread_root=row["thread_root"],
-            text=row["text"],
-            at=datetime.datetime.fromtimestamp(row["created_at"], datetime.UTC),
-            run_id=row["run_id"],
-        )
-        for row in rows
-    ]
+    return [_message(row) for row in rows]
+
+
+def find_message(db: sa.Connection, message_id: int) -> dict[str, Any] | None:
+    row = db.execute(sa.select(messages).where(messages.c.id == message_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def _message(row: Any) -> InboxMessage:
+    return InboxMessage(
+        id=row["id"],
+        channel=row["channel"],
+        skill_id=row["skill_id"],
+        thread_key=row["thread_key"],
+        thread_root=row["thread_root"],
+        text=row["text"],
+        at=datetime.datetime.fromtimestamp(row["created_at"], datetime.UTC),
+        run_id=row["run_id"],
+    )

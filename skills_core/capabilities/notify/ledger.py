@@ -1,4 +1,4 @@
-"""The post ledger: dedupe claims and thread roots, in SQLite.
+"""The post ledger: dedupe claims and thread roots, on the platform store.
 
 A post is *claimed* (committed) before anything is sent and *recorded* after, so a crash or
 a retry always finds one of:
@@ -15,14 +15,38 @@ a retry always finds one of:
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
+import json
 import time
-from typing import Literal
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from loopwright.store import insert_ignore, metadata, upsert
 
 from ..store import CapabilityStore
 from .messages import PostResult
 
 ClaimState = Literal["new", "done", "busy", "stale", "uncertain"]
+
+posts = sa.Table(
+    "notify_posts",
+    metadata,
+    sa.Column("skill_id", sa.Text, primary_key=True),
+    sa.Column("dedupe_key", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # claimed | posted | uncertain
+    sa.Column("claimed_at", sa.Float, nullable=False),
+    sa.Column("result", sa.Text),  # PostResult JSON once posted
+)
+
+threads = sa.Table(
+    "notify_threads",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("thread_key", sa.Text, primary_key=True),
+    sa.Column("root", sa.Text, nullable=False),  # Slack ts or inbox message id of the first post
+    sa.Column("created_at", sa.Float, nullable=False),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,37 +57,51 @@ class Claim:
     wait_s: float = 0.0
 
 
-def lookup(db: sqlite3.Connection, skill_id: str, key: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = db.execute(
-        "SELECT * FROM notify_posts WHERE skill_id = ? AND dedupe_key = ?", (skill_id, key)
-    ).fetchone()
-    return row
+def _post_key(skill_id: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(posts.c.skill_id == skill_id, posts.c.dedupe_key == key)
 
 
-def thread_root(db: sqlite3.Connection, channel: str, thread_key: str) -> str | None:
-    row = db.execute(
-        "SELECT root FROM notify_threads WHERE channel = ? AND thread_key = ?",
-        (channel, thread_key),
-    ).fetchone()
-    return None if row is None else str(row["root"])
+def lookup(db: sa.Connection, skill_id: str, key: str) -> sa.RowMapping | None:
+    return db.execute(sa.select(posts).where(_post_key(skill_id, key))).mappings().first()
 
 
-def save_thread_root(db: sqlite3.Connection, channel: str, thread_key: str, root: str) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO notify_threads VALUES (?, ?, ?, ?)",
-        (channel, thread_key, root, time.time()),
+def thread_root(db: sa.Connection, channel: str, thread_key: str) -> str | None:
+    query = sa.select(threads.c.root).where(
+        threads.c.channel == channel, threads.c.thread_key == thread_key
     )
+    root = db.execute(query).scalar()
+    return None if root is None else str(root)
+
+
+def save_thread_root(db: sa.Connection, channel: str, thread_key: str, root: str) -> None:
+    row = {"channel": channel, "thread_key": thread_key, "root": root, "created_at": time.time()}
+    insert_ignore(db, threads, row)
 
 
 def save_posted(
-    db: sqlite3.Connection, skill_id: str, key: str, result: PostResult, state: str = "posted"
+    db: sa.Connection, skill_id: str, key: str, result: PostResult, state: str = "posted"
 ) -> None:
-    db.execute(
-        "INSERT INTO notify_posts VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (skill_id, dedupe_key) DO UPDATE SET state = excluded.state, "
-        "result = excluded.result",
-        (skill_id, key, result.channel, state, time.time(), result.model_dump_json()),
+    row = {
+        "skill_id": skill_id,
+        "dedupe_key": key,
+        "channel": result.channel,
+        "state": state,
+        "claimed_at": time.time(),
+        "result": result.model_dump_json(),
+    }
+    upsert(db, posts, row, ["skill_id", "dedupe_key"], replace=["state", "result"])
+
+
+def posted_with_message_id(db: sa.Connection, message_id: str) -> dict[str, Any] | None:
+    """The posted record whose result names ``message_id`` (a Slack ts), with that result."""
+    query = sa.select(posts.c.skill_id, posts.c.channel, posts.c.claimed_at, posts.c.result).where(
+        posts.c.state == "posted", posts.c.result.contains(message_id, autoescape=True)
     )
+    for row in db.execute(query).mappings():
+        result = json.loads(row["result"])
+        if result.get("message_id") == message_id:
+            return {**row, "result": result}
+    return None
 
 
 class PostLedger:
@@ -72,13 +110,18 @@ class PostLedger:
         self._lease_s = lease_s
 
     def claim(self, skill_id: str, key: str, channel: str) -> Claim:
-        def run(db: sqlite3.Connection) -> Claim:
+        def run(db: sa.Connection) -> Claim:
             row = lookup(db, skill_id, key)
             now = time.time()
             if row is None:
                 db.execute(
-                    "INSERT INTO notify_posts VALUES (?, ?, ?, 'claimed', ?, NULL)",
-                    (skill_id, key, channel, now),
+                    posts.insert().values(
+                        skill_id=skill_id,
+                        dedupe_key=key,
+                        channel=channel,
+                        state="claimed",
+                        claimed_at=now,
+                    )
                 )
                 return Claim("new", claimed_at=now)
             if row["state"] in ("posted", "uncertain"):
@@ -87,10 +130,7 @@ class PostLedger:
             age = now - row["claimed_at"]
             if age < self._lease_s:
                 return Claim("busy", claimed_at=row["claimed_at"], wait_s=self._lease_s - age)
-            db.execute(
-                "UPDATE notify_posts SET claimed_at = ? WHERE skill_id = ? AND dedupe_key = ?",
-                (now, skill_id, key),
-            )
+            db.execute(posts.update().where(_post_key(skill_id, key)).values(claimed_at=now))
             return Claim("stale", claimed_at=row["claimed_at"])
 
         return self._store.write(run)
@@ -106,7 +146,7 @@ class PostLedger:
     ) -> None:
         """Mark the claim done; ``thread`` = (channel, thread_key, root) for a new thread."""
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: sa.Connection) -> None:
             save_posted(db, skill_id, key, result, state)
             if thread:
                 save_thread_root(db, *thread)
@@ -117,9 +157,7 @@ class PostLedger:
         """Nothing was sent: drop the claim so a retry sends."""
         self._store.write(
             lambda db: db.execute(
-                "DELETE FROM notify_posts WHERE skill_id = ? AND dedupe_key = ? "
-                "AND state = 'claimed'",
-                (skill_id, key),
+                posts.delete().where(_post_key(skill_id, key), posts.c.state == "claimed")
             )
         )
 
@@ -129,9 +167,9 @@ class PostLedger:
         # the channel from there).
         self._store.write(
             lambda db: db.execute(
-                "UPDATE notify_posts SET claimed_at = claimed_at - ? "
-                "WHERE skill_id = ? AND dedupe_key = ?",
-                (self._lease_s + 1, skill_id, key),
+                posts.update()
+                .where(_post_key(skill_id, key))
+                .values(claimed_at=posts.c.claimed_at - (self._lease_s + 1))
             )
         )
 
