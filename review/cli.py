@@ -273,3 +273,62 @@ def reject_command(
 
 def _iso(at: float) -> str:
     return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@review_app.command("demo-history")
+def demo_history_command(
+    weeks: Annotated[int, typer.Option(min=1, max=12, help="Weeks of history to write.")] = 4,
+    now: Annotated[str | None, typer.Option(help="Where the history ends (default: now).")] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            help="Health-check version the runs belong to (default: ask the sidecar for the "
+            "active one; with this, the checkout's core health check decides)."
+        ),
+    ] = None,
+    store: StoreOption = None,
+    sidecar: SidecarOption = None,
+    caps_db: CapsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write weeks of SIMULATED health-check history (runs, alerts, labels) for a demo's review.
+
+    Every run id starts with demo-history- and belongs to the app loopwright-demo-history;
+    writing twice changes nothing. Then `loopwright review run --dry-run` has something to say.
+    """
+    from skills_core.capabilities.store import CapabilityStore
+
+    from . import demo_history as demo
+    from .platform import SidecarPlatform
+    from .tuning import Classifier
+
+    until = _guard(lambda: parse_time(now))
+    if version is None:
+        active = _guard(lambda: SidecarPlatform(_sidecar_url(sidecar)).active_source(demo.SKILL))
+        version, source = active.version, active.source
+    else:
+        source = (Path(__file__).parents[1] / "skills_core/skills/health_check.py").read_text()
+    platform_store = _store(store)
+    caps = CapabilityStore(_caps_path(caps_db))
+    try:
+        history = demo.History(
+            platform_store, caps, Classifier(source, "health_check.py"), version=version
+        )
+        start = demo.aligned_start(until, weeks)
+        typer.echo(
+            f"writing {weeks} week(s) of SIMULATED {demo.SKILL} v{version} history "
+            f"({_iso(start)} to {_iso(until)}) ...",
+            err=True,
+        )
+        counts = demo.seed(history, start, weeks)
+    finally:
+        caps.close()
+    if as_json:
+        typer.echo(json.dumps({**counts, "skill": demo.SKILL, "version": version}))
+        return
+    typer.echo(
+        f"{counts['runs']} simulated runs of {demo.SKILL} v{version}: "
+        f"{counts['false_alarms']} alerts labelled false-alarm, "
+        f"{counts['incidents']} labelled useful (true incidents).\n"
+        "Next: loopwright review run --dry-run"
+    )

@@ -9,7 +9,6 @@ import pytest
 
 
 def _history(folder: Path) -> Any:
-    from loopwright.ledger import LedgerReader, LedgerWriter
     from loopwright.store import open_store
     from review.tuning import Classifier
     from skills_core.capabilities.store import CapabilityStore
@@ -20,7 +19,7 @@ def _history(folder: Path) -> Any:
     caps_path = folder / "capabilities.db"
     caps = CapabilityStore(caps_path)
     classifier = Classifier(HEALTH_SOURCE, "health_check.py")
-    return History(store, caps, caps_path, LedgerReader(store), LedgerWriter(store), classifier)
+    return History(store, caps, caps_path, classifier)
 
 
 @pytest.fixture(scope="session")

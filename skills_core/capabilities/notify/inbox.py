@@ -66,8 +66,16 @@ class InboxMessage(pydantic.BaseModel):
 
 
 def post_once(
-    store: CapabilityStore, skill_id: str, request: PostRequest, requested_channel: str
+    store: CapabilityStore,
+    skill_id: str,
+    request: PostRequest,
+    requested_channel: str,
+    *,
+    at: float | None = None,
 ) -> PostResult:
+    """Post ``request`` unless its dedupe key was posted before; ``at`` stamps a message of
+    recorded or simulated history with its own time (never a skill's choice)."""
+
     def run(db: sa.Connection) -> PostResult:
         row = lookup(db, skill_id, request.dedupe_key)
         if row is not None and row["result"]:
@@ -83,7 +91,7 @@ def post_once(
                 thread_key=request.thread_key,
                 thread_root=None if root is None else int(root),
                 text=request.text,
-                created_at=time.time(),
+                created_at=time.time() if at is None else at,
                 run_id=request.run_id,
             )
         )
