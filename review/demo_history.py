@@ -114,9 +114,9 @@ class History:
         )
         self.writer.record_run(run, decisions=decisions)
         for d in decisions:
-            label = (truth or {}).get(d["subject"])
-            if d["label"] != "normal" or label == "missed":
-                self.post_and_label(run_id, d["subject"], at, label)
+            given = (truth or {}).get(d["subject"])
+            if d["label"] != "normal" or given == "missed":
+                self.post_and_label(run_id, d["subject"], at, given)
         return run_id
 
     def post_and_label(self, run_id: str, service: str, at: float, label: str | None) -> str:
