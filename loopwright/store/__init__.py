@@ -11,7 +11,7 @@ writes SQL for another module's tables.
 """
 
 from .database import DEFAULT_URL, STORE_URL_ENV, Store, StoreError, open_store, store_url
-from .sql import insert_ignore, upsert
+from .sql import insert_ignore, upsert, upsert_many
 from .tables import metadata
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "open_store",
     "store_url",
     "upsert",
+    "upsert_many",
 ]
