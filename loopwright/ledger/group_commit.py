@@ -42,6 +42,10 @@ OnFailure = Callable[[str, str | None, BaseException], None]
 
 CAPACITY = 10_000
 MAX_BATCH = 500
+#: How long the writer lets a batch of step records grow before committing it, unless someone
+#: waits for a commit (a run-final write, a flush): a commit costs about as much as the rows in
+#: it, so larger batches are the whole saving, and nobody waits on these rows.
+LINGER_S = 0.005
 
 
 @dataclasses.dataclass(eq=False)
@@ -69,6 +73,7 @@ class GroupCommit:
         *,
         capacity: int = CAPACITY,
         max_batch: int = MAX_BATCH,
+        linger_s: float = LINGER_S,
     ) -> None:
         if capacity < 1 or max_batch < 1:
             raise ValueError(f"capacity ({capacity}) and max_batch ({max_batch}) must be >= 1")
@@ -76,8 +81,12 @@ class GroupCommit:
         self.on_failure = on_failure
         self.capacity = capacity
         self.max_batch = max_batch
+        self.linger_s = linger_s
         self._queue: collections.deque[Write] = collections.deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._has_work = threading.Condition(self._lock)  # the writer thread waits on it
+        self._cond = threading.Condition(self._lock)  # callers wait on it: room, commits
+        self._urgent = 0  # queued writes someone waits for, plus flushes in progress
         self._queued = 0  # writes ever queued; the n-th has sequence number n
         self._committed = 0  # every write up to this sequence number is settled
         self._closing = False
@@ -99,7 +108,12 @@ class GroupCommit:
             if not self._closing:
                 self._queue.append(write)
                 self._queued += 1
-                self._cond.notify_all()
+                if write.done is not None:
+                    self._urgent += 1
+                if len(self._queue) == 1 or write.done is not None or (
+                    len(self._queue) >= self.max_batch
+                ):
+                    self._has_work.notify()
                 return
         # Closed: in the caller's thread, after what was queued, so still in order and kept.
         self.flush()
@@ -118,12 +132,16 @@ class GroupCommit:
         """Wait until every write queued before this call is committed (or failed)."""
         with self._cond:
             target = self._queued
+            self._urgent += 1
+            self._has_work.notify()
             self._cond.wait_for(lambda: self._committed >= target or not self._thread.is_alive())
+            self._urgent -= 1
 
     def close(self) -> None:
         """Commit everything queued, then stop the writer thread (idempotent)."""
         with self._cond:
             self._closing = True
+            self._has_work.notify()
             self._cond.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join()
@@ -137,11 +155,13 @@ class GroupCommit:
 
     def _drain(self) -> None:
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closing)
+            with self._lock:
+                self._has_work.wait_for(lambda: bool(self._queue) or self._closing)
                 if not self._queue:
                     return  # closing and drained
+                self._has_work.wait_for(self._batch_ready, timeout=self.linger_s)
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                self._urgent -= sum(1 for w in batch if w.done is not None)
                 self._cond.notify_all()  # room for blocked callers
             try:
                 self._commit(batch)
@@ -154,6 +174,9 @@ class GroupCommit:
                 self._committed += len(batch)
                 self.batches += 1
                 self._cond.notify_all()
+
+    def _batch_ready(self) -> bool:
+        return self._urgent > 0 or self._closing or len(self._queue) >= self.max_batch
 
     def _commit(self, batch: list[Write]) -> None:
         try:

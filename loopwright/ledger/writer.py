@@ -208,13 +208,12 @@ class RunFinish:
 
     def write(self, conn: sa.Connection) -> bool:
         """Mark the run final once and bump its rollup; False when it already was."""
-        t = tables.runs
-        row = conn.execute(sa.select(t).where(t.c.run_id == self.run_id)).mappings().first()
+        row = conn.execute(_SELECT_RUN, {"rid": self.run_id}).mappings().first()
         if row is None:
             if self.start is None:
                 return False  # nothing known of this run here (another app's)
-            insert_ignore(conn, t, _run_row(self.start))
-            row = conn.execute(sa.select(t).where(t.c.run_id == self.run_id)).mappings().one()
+            insert_ignore(conn, tables.runs, _run_row(self.start))
+            row = conn.execute(_SELECT_RUN, {"rid": self.run_id}).mappings().one()
         if row["finalized"]:
             return False
         failed = self.status != "completed"
@@ -233,11 +232,25 @@ class RunFinish:
             "fallback": any(bool(d.get("fallback")) for d in self.decisions),
             "finalized": True,
         }
-        conn.execute(t.update().where(t.c.run_id == self.run_id).values(**values))
+        conn.execute(_FINISH_RUN, {"rid": self.run_id, **{f"v_{k}": v for k, v in values.items()}})
         record = RunRecord.from_row({**row, **values})
         _insert_decisions(conn, record, self.decisions, self.at)
         _bump_rollup(conn, record)
         return True
+
+
+# Built once, executed with bound values: building a statement per run cost more than running it.
+_SELECT_RUN = sa.select(
+    *(c for c in tables.runs.columns if c.name != "output")  # the output is not needed back
+).where(tables.runs.c.run_id == sa.bindparam("rid"))
+_FINISH_COLUMNS = ("status", "ended_at", "duration_ms", "error_code", "error_message", "output",
+                   "llm_calls", "input_tokens", "output_tokens", "cost_usd", "fallback",
+                   "finalized")  # fmt: skip
+_FINISH_RUN = (
+    tables.runs.update()
+    .where(tables.runs.c.run_id == sa.bindparam("rid"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _FINISH_COLUMNS})
+)
 
 
 def write_call_started(conn: sa.Connection, call: CallStart) -> None:
