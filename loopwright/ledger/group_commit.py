@@ -110,8 +110,10 @@ class GroupCommit:
                 self._queued += 1
                 if write.done is not None:
                     self._urgent += 1
-                if len(self._queue) == 1 or write.done is not None or (
-                    len(self._queue) >= self.max_batch
+                if (
+                    len(self._queue) == 1
+                    or write.done is not None
+                    or (len(self._queue) >= self.max_batch)
                 ):
                     self._has_work.notify()
                 return
@@ -160,7 +162,9 @@ class GroupCommit:
                 if not self._queue:
                     return  # closing and drained
                 self._has_work.wait_for(self._batch_ready, timeout=self.linger_s)
-                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                batch = [
+                    self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))
+                ]
                 self._urgent -= sum(1 for w in batch if w.done is not None)
                 self._cond.notify_all()  # room for blocked callers
             try:

@@ -27,8 +27,8 @@ from inngest._internal.middleware_lib import TransformOutputResult  # the hook's
 
 from loopwright.store import Store
 
-from .records import StepRecord
 from .queued_writer import QueuedLedgerWriter
+from .records import StepRecord
 from .writer import CallStart, Usage
 
 log = logging.getLogger("loopwright.ledger")

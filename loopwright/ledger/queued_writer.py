@@ -42,9 +42,7 @@ class QueuedLedgerWriter(LedgerWriter):
         self.queue = GroupCommit(store, on_failure, **queue)
 
     def call_started(self, call: CallStart) -> None:
-        self.queue.put(
-            Write("run start", call.run_id, lambda conn: write_call_started(conn, call))
-        )
+        self.queue.put(Write("run start", call.run_id, lambda conn: write_call_started(conn, call)))
 
     def attempt_failed(self, run_id: str, attempt: int, error: BaseException | str) -> None:
         code, message = error_fields(error)
