@@ -127,6 +127,10 @@ def main() -> None:
                 cpu[side].append(ms)
                 print(f"round {r + 1} ledger {side:>3}: {rate:8.1f} steps/s, "
                       f"app CPU {ms:.3f} ms/step", flush=True)  # fmt: skip
+        stats = httpx.get(f"{app_url}/count", timeout=30).json()
+        print(f"ledger writes {stats['ledger_writes']} in {stats['ledger_batches']} transactions "
+              f"(group commit: {stats['ledger_writes'] / max(1, stats['ledger_batches']):.1f} "
+              "per transaction)")  # fmt: skip
         on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
         cpu_on, cpu_off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
         print(f"ledger on {on:.1f} steps/s, off {off:.1f} steps/s: ratio {on / off:.3f} "

@@ -43,9 +43,10 @@ OnFailure = Callable[[str, str | None, BaseException], None]
 CAPACITY = 10_000
 MAX_BATCH = 500
 #: How long the writer lets a batch of step records grow before committing it, unless someone
-#: waits for a commit (a run-final write, a flush): a commit costs about as much as the rows in
-#: it, so larger batches are the whole saving, and nobody waits on these rows.
-LINGER_S = 0.005
+#: waits for a commit (a run-final write, a flush): a transaction's fixed cost is several step
+#: rows' worth, so the batch size is the whole saving, and nobody waits on these rows. It is
+#: also the most a crash can lose of a run still going (docs/LEDGER.md).
+LINGER_S = 0.05
 
 
 @dataclasses.dataclass(eq=False)
@@ -147,6 +148,11 @@ class GroupCommit:
             self._cond.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+    @property
+    def queued(self) -> int:
+        """Writes queued since the start."""
+        return self._queued
 
     @property
     def pending(self) -> int:

@@ -240,19 +240,19 @@ class LedgerMiddleware(inngest.MiddlewareSync):
         if self.ctx is None or self.recorder.ignored(self.function_id):
             return
         run_id = str(self.ctx.run_id)
-        start = self._call_start()
         if self.first_call or self.ctx.attempt > 0:
+            start = self._call_start()
             self.recorder.guarded(
                 "run start", run_id, lambda: self.recorder.writer.call_started(start)
             )
-        if result.step is not None:
+        if result.step is not None:  # most calls: no CallStart needed for a step
             self._step(run_id, result)
         elif result.error is None:
-            self._finish(run_id, start, "completed", output=result.output)
+            self._finish(run_id, self._call_start(), "completed", output=result.output)
         elif (
             isinstance(result.error, inngest.NonRetriableError) or self.ctx.attempt >= self.retries
         ):
-            self._finish(run_id, start, "failed", error=result.error)
+            self._finish(run_id, self._call_start(), "failed", error=result.error)
         else:
             error = result.error
             self.recorder.guarded(
