@@ -29,7 +29,6 @@ from .writer import (
     RunFinish,
     Usage,
     error_fields,
-    step_row,
     write_attempt_failed,
     write_call_started,
     write_steps,
@@ -51,7 +50,8 @@ class QueuedLedgerWriter(LedgerWriter):
         )
 
     def step_finished(self, step: StepRecord) -> None:
-        self.queue.put(Write("step", step.run_id, bulk=write_steps, value=step_row(step)))
+        # The row is built in the writer thread: the SDK call only appends the record.
+        self.queue.put(Write("step", step.run_id, bulk=write_steps, value=step))
 
     def run_finished(
         self,

@@ -105,8 +105,7 @@ class LedgerWriter:
     def step_finished(self, step: StepRecord) -> None:
         """Record a step's latest attempt; an earlier attempt's error stays when this one
         succeeded, so a timeline shows why the step needed retries."""
-        row = step_row(step)
-        self.store.write(lambda conn: write_steps(conn, [row]))
+        self.store.write(lambda conn: write_steps(conn, [step]))
 
     def run_finished(
         self,
@@ -291,8 +290,9 @@ def step_row(step: StepRecord) -> dict[str, Any]:
     return {**step.to_dict(), "finished_at": step.started_at + step.duration_ms / 1000}
 
 
-def write_steps(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Upsert step rows in order, in one statement execution (executemany for a group)."""
+def write_steps(conn: sa.Connection, steps: Sequence[StepRecord]) -> None:
+    """Upsert step records in order, in one statement execution (executemany for a group)."""
+    rows = [step_row(step) for step in steps]
     upsert_many(conn, tables.steps, rows, _STEP_KEY, replace=_STEP_REPLACE, fill=_STEP_ERRORS)
 
 
