@@ -150,6 +150,11 @@ class GroupCommit:
             self._thread.join()
 
     @property
+    def closed(self) -> bool:
+        """Closed and drained: the writer thread has stopped."""
+        return self._closing and not self._thread.is_alive()
+
+    @property
     def queued(self) -> int:
         """Writes queued since the start."""
         return self._queued
