@@ -149,6 +149,7 @@ def create_app(
         yield
         if task is not None:
             task.cancel()
+        ledger.close()  # commits the ledger's queued step records before the store closes
         runtime.close()
 
     app = fastapi.FastAPI(title="Loopwright agent", lifespan=lifespan)

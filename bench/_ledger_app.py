@@ -17,6 +17,7 @@ from loopwright.store import open_store
 ENGINE = os.environ["BENCH_ENGINE_URL"]
 STEPS = int(os.environ.get("BENCH_STEPS", "20"))
 counts = {"on": 0, "off": 0}
+recorders: list[LedgerRecorder] = []
 app = fastapi.FastAPI()
 
 
@@ -24,6 +25,7 @@ def client_for(side: str) -> inngest.Inngest:
     middleware = []
     if side == "on":
         recorder = LedgerRecorder(open_store(os.environ["BENCH_STORE"]), app_id=f"bench-{side}")
+        recorders.append(recorder)
         middleware = [recorder.middleware]
     return inngest.Inngest(
         app_id=f"bench-{side}", is_production=False, api_base_url=ENGINE,
@@ -52,4 +54,5 @@ for side in ("on", "off"):
 
 @app.get("/count")
 async def count() -> dict[str, int]:  # async: answered on the loop, not behind busy threads
-    return counts
+    queue = recorders[0].writer.queue
+    return {**counts, "ledger_writes": queue.queued, "ledger_batches": queue.batches}

@@ -8,6 +8,9 @@ Method
 - Phases alternate on/off/on/off...; each phase queues a backlog of runs, waits out a warm-up,
   then counts step bodies over a steady window while the backlog lasts, then drains.
 - Figure: median steps/s on ÷ median steps/s off (target ≥ 0.95).
+- Second figure, steadier on a loaded shared machine: the app process's CPU time per step
+  (from /proc, over the same windows), off ÷ on — the share of the app's CPU the ledger leaves
+  to the steps. The engine's work is the same on both sides.
 """
 
 from __future__ import annotations
@@ -46,16 +49,33 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
-def phase(http: httpx.Client, app: str, side: str, runs: int, warm: float, window: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phase(
+    http: httpx.Client, app: str, pid: int, side: str, runs: int, warm: float, window: float
+) -> tuple[float, float]:
+    """(steps/s, app CPU ms per step) over the phase's steady window."""
     for start in range(0, runs, 100):
         batch = [{"name": f"bench/{side}", "data": {}} for _ in range(min(100, runs - start))]
         http.post("/e/bench", json=batch).raise_for_status()
     time.sleep(warm)
-    c0, t0 = httpx.get(f"{app}/count", timeout=30).json()[side], time.monotonic()
+    c0, t0, cpu0 = (
+        httpx.get(f"{app}/count", timeout=30).json()[side],
+        time.monotonic(),
+        cpu_seconds(pid),
+    )
     time.sleep(window)
-    c1, t1 = httpx.get(f"{app}/count", timeout=30).json()[side], time.monotonic()
+    c1, t1, cpu1 = (
+        httpx.get(f"{app}/count", timeout=30).json()[side],
+        time.monotonic(),
+        cpu_seconds(pid),
+    )
     drain(app, side)
-    return (c1 - c0) / (t1 - t0)
+    return (c1 - c0) / (t1 - t0), (cpu1 - cpu0) * 1000 / max(1, c1 - c0)
 
 
 def drain(app: str, side: str) -> None:
@@ -98,14 +118,25 @@ def main() -> None:
             resp = http.post("/v1/apps/sync", json={"url": f"{app_url}/api/{side}"})
             resp.raise_for_status()
         rates: dict[str, list[float]] = {"on": [], "off": []}
+        cpu: dict[str, list[float]] = {"on": [], "off": []}
+        pid = procs[1].pid
         for r in range(args.rounds):
             for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
-                rate = phase(http, app_url, side, args.runs, args.warm, args.window)
+                rate, ms = phase(http, app_url, pid, side, args.runs, args.warm, args.window)
                 rates[side].append(rate)
-                print(f"round {r + 1} ledger {side:>3}: {rate:8.1f} steps/s", flush=True)
+                cpu[side].append(ms)
+                print(f"round {r + 1} ledger {side:>3}: {rate:8.1f} steps/s, "
+                      f"app CPU {ms:.3f} ms/step", flush=True)  # fmt: skip
+        stats = httpx.get(f"{app_url}/count", timeout=30).json()
+        print(f"ledger writes {stats['ledger_writes']} in {stats['ledger_batches']} transactions "
+              f"(group commit: {stats['ledger_writes'] / max(1, stats['ledger_batches']):.1f} "
+              "per transaction)")  # fmt: skip
         on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+        cpu_on, cpu_off = statistics.median(cpu["on"]), statistics.median(cpu["off"])
         print(f"ledger on {on:.1f} steps/s, off {off:.1f} steps/s: ratio {on / off:.3f} "
-              f"(target >= 0.95); load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip
+              f"(target >= 0.95); app CPU per step on {cpu_on:.3f} ms, off {cpu_off:.3f} ms: "
+              f"ratio off/on {cpu_off / cpu_on:.3f}; load {os.getloadavg()[0]:.2f} on "
+              f"{os.cpu_count()} cores")  # fmt: skip
     finally:
         for proc in procs:
             proc.terminate()

@@ -10,6 +10,7 @@ Two grouped reads of the ledger's rollup table (read only; the ledger owns and w
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,29 +49,30 @@ def read(
         where.append(t.c.skill_id == skill)
     fast = [t.c[c] for b, c in zip(BOUNDS_MS, BUCKET_COLUMNS, strict=True) if b <= latency_ms]
     within = sum(fast[1:], fast[0]) if fast else sa.literal(0)
-    per_day = sa.select(t.c.skill_id, t.c.skill_version, t.c.day, t.c.runs, t.c.completed,
-                        t.c.cost_usd, within).where(*where)  # fmt: skip
+    key = (t.c.skill_id, t.c.skill_version)
+    per_day = sa.select(*key, t.c.day, t.c.runs, t.c.completed, t.c.cost_usd, within).where(
+        *where).order_by(*key, t.c.day)  # fmt: skip
     in_window = [*where[2:], t.c.day.in_(sorted(window))]
     sums = sa.select(
-        t.c.skill_id, t.c.skill_version,
+        *key,
         *(sa.func.sum(t.c[c]) for c in COUNTERS),
         *(sa.func.sum(t.c[c]) for c in BUCKET_COLUMNS),
-    ).where(*in_window).group_by(t.c.skill_id, t.c.skill_version)  # fmt: skip
+    ).where(*in_window).group_by(*key)  # fmt: skip
 
     def run(conn: sa.Connection) -> tuple[list[Any], list[Any]]:
         return list(conn.execute(per_day).all()), list(conn.execute(sums).all())
 
     day_rows, sum_rows = store.read(run)
+    # Rows come ordered by skill, version and day: one pass groups them, no sorting after.
     days: dict[tuple[str, int], list[Day]] = {}
-    for s, v, day, runs, completed, cost, fast_runs in day_rows:
-        days.setdefault((s, v), []).append(Day(day, runs, completed, cost, int(fast_runs or 0)))
+    for (s, v), rows in itertools.groupby(day_rows, key=lambda r: (r[0], r[1])):
+        days[(s, v)] = [Day(r[2], r[3], r[4], r[5], int(r[6] or 0)) for r in rows]
     out: dict[tuple[str, int], Sums] = {}
     n = len(COUNTERS)
     labels = [label(c) for c in BUCKET_COLUMNS]
     for row in sum_rows:
-        key = (row[0], row[1])
+        at = (row[0], row[1])
         totals = dict(zip(COUNTERS, (float(x or 0) for x in row[2 : 2 + n]), strict=True))
         hist = {b: int(c) for b, c in zip(labels, row[2 + n :], strict=True) if c}
-        mine = sorted((d for d in days.get(key, []) if d.day in window), key=lambda d: d.day)
-        out[key] = Sums(totals, hist, mine)
+        out[at] = Sums(totals, hist, [d for d in days.get(at, ()) if d.day in window])
     return out, days

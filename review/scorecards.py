@@ -145,6 +145,25 @@ def icir(points: list[float]) -> tuple[float | None, str]:
     return mean / max(std, STD_FLOOR), note
 
 
+def daily_quality(
+    days: Iterable[Any], labels: LabelStats | None, budget: Budget
+) -> dict[str, float]:
+    """Quality per day with runs: the labels' agreement where a day has labelled decisions,
+    else the general definition; minus the flap penalty for a classifier."""
+    daily: dict[str, float] = {}
+    for d in days:
+        q = day_quality(d, budget)
+        if labels and d.day in labels.agreement and labels.agreement[d.day][1] > 0:
+            agree, judged = labels.agreement[d.day]
+            q = agree / judged
+        if q is None:
+            continue
+        if labels:
+            q = max(0.0, q - FLAP_PENALTY * labels.flaps.get(d.day, 0))
+        daily[d.day] = round(q, 6)
+    return daily
+
+
 def _rate(part: float, whole: float) -> float | None:
     return None if whole == 0 else part / whole
 
@@ -158,20 +177,9 @@ def build(
     budget: Budget | None = None,
 ) -> Scorecard:
     """A card from ``rollup_sums.Sums`` (window totals, histogram, per-day rows)."""
-    budget = budget or Budget()
     t = sums.totals
     runs = int(t["runs"])
-    daily: dict[str, float] = {}
-    for d in sums.days:
-        q = day_quality(d, budget)
-        if labels and d.day in labels.agreement and labels.agreement[d.day][1] > 0:
-            agree, judged = labels.agreement[d.day]
-            q = agree / judged
-        if q is None:
-            continue
-        if labels:
-            q = max(0.0, q - FLAP_PENALTY * labels.flaps.get(d.day, 0))
-        daily[d.day] = round(q, 6)
+    daily = daily_quality(sums.days, labels, budget or Budget())
     stability, note = icir(list(daily.values()))
     kind = "classifier" if labels and labels.agreement else "general"
     lab = labels or LabelStats()
@@ -226,28 +234,30 @@ def scorecards(
         for (s, v), sm in sorted(sums.items())
     ]
     if previous and cards:
-        before: dict[tuple[str, int | None], Scorecard] = {}
-        by_skill: dict[str, Scorecard] = {}
-        for (s, v), rows in sorted(per_day.items()):
-            mine = sorted((d for d in rows if d.day in before_days), key=lambda d: d.day)
-            if not mine:
-                continue
-            card = build(s, v, rollup_sums.Sums(_totals(mine), {}, mine), len(before_days),
-                         (previous_labels or {}).get((s, v)), budgets.get(s))  # fmt: skip
-            before[(s, v)] = by_skill[s] = card  # the latest version stands for the skill
-        for current in cards:
-            prior = before.get((current.skill_id, current.version)) or by_skill.get(
-                current.skill_id
-            )
-            if prior:
-                current.previous_icir, current.previous_quality = prior.icir, prior.quality
+        _add_trend(cards, per_day, set(before_days), previous_labels or {}, budgets)
     return cards
 
 
-def _totals(days: list[Any]) -> dict[str, float]:
-    out = dict.fromkeys(rollup_sums.COUNTERS, 0.0)
-    for d in days:
-        out["runs"] += d.runs
-        out["completed"] += d.completed
-        out["cost_usd"] += d.cost_usd
-    return out
+def _add_trend(
+    cards: list[Scorecard],
+    per_day: dict[tuple[str, int], list[Any]],
+    before_days: set[str],
+    labels: dict[tuple[str, int | None], LabelStats],
+    budgets: dict[str, Budget],
+) -> None:
+    """Set each card's previous-window ICIR and quality (only those two: building whole
+    cards for the previous window cost as much as the current window's)."""
+    before: dict[tuple[str, int | None], tuple[float | None, float | None]] = {}
+    by_skill: dict[str, tuple[float | None, float | None]] = {}
+    for (s, v), rows in sorted(per_day.items()):
+        mine = [d for d in rows if d.day in before_days]  # rows come ordered by day
+        if not mine:
+            continue
+        daily = daily_quality(mine, labels.get((s, v)), budgets.get(s) or Budget())
+        points = list(daily.values())
+        found = (icir(points)[0], sum(points) / len(points) if points else None)
+        before[(s, v)] = by_skill[s] = found  # the latest version stands for the skill
+    for card in cards:
+        prior = before.get((card.skill_id, card.version)) or by_skill.get(card.skill_id)
+        if prior:
+            card.previous_icir, card.previous_quality = prior

@@ -246,6 +246,8 @@ class Sidecar:
         self.pool.close()
         if self.warm is not None:
             self.warm.close()
+        # The ledger's queued step records are committed before the store goes.
+        await asyncio.to_thread(self.ledger.close)
         self.store.close()
         self.registry.close()
 

@@ -27,8 +27,9 @@ from inngest._internal.middleware_lib import TransformOutputResult  # the hook's
 
 from loopwright.store import Store
 
+from .queued_writer import QueuedLedgerWriter
 from .records import StepRecord
-from .writer import CallStart, LedgerWriter, Usage
+from .writer import CallStart, Usage
 
 log = logging.getLogger("loopwright.ledger")
 
@@ -81,8 +82,10 @@ class LedgerRecorder:
         usage: Callable[[str], Usage] | None = None,
         ignore: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.time,
+        queue: dict[str, Any] | None = None,
     ) -> None:
-        self.writer = LedgerWriter(store)
+        # Step records go through a background writer with group commit; ``close`` flushes it.
+        self.writer = QueuedLedgerWriter(store, self._failed, **(queue or {}))
         self.app_id = app_id
         self.usage = usage
         self.ignore = ignore | {LISTENER_FN_ID}
@@ -103,23 +106,40 @@ class LedgerRecorder:
         try:
             write()
         except Exception as err:  # the ledger must never fail a skill's run
-            with self._lock:
-                self.failed_writes += 1
-                self._pending_gaps.append((what, f"{type(err).__name__}: {err}", run_id))
-                del self._pending_gaps[:-1000]
-            log.warning("ledger: %s for run %s not written: %s", what, run_id, err)
+            self._failed(what, run_id, err)
             return
-        self._flush_gaps()
+        if self._pending_gaps:
+            self._flush_gaps()
+
+    def _failed(self, what: str, run_id: str | None, err: BaseException) -> None:
+        """A write that failed (here, or in the background writer): count it, keep the gap."""
+        with self._lock:
+            self.failed_writes += 1
+            self._pending_gaps.append((what, f"{type(err).__name__}: {err}", run_id))
+            del self._pending_gaps[:-1000]
+        log.warning("ledger: %s for run %s not written: %s", what, run_id, err)
+
+    def flush(self) -> None:
+        """Wait until every queued write is committed (or kept as a gap)."""
+        self.writer.flush()
+        if self._pending_gaps:
+            self._flush_gaps()
+
+    def close(self) -> None:
+        """Commit everything queued and stop the background writer (call on app shutdown)."""
+        self.writer.close()
+        if self._pending_gaps:
+            self._flush_gaps()
 
     def _flush_gaps(self) -> None:
         with self._lock:
             pending, self._pending_gaps = self._pending_gaps, []
-        for what, error, run_id in pending:
+        for i, (what, error, run_id) in enumerate(pending):
             try:
                 self.writer.record_gap(what, error, run_id)
-            except Exception:
+            except Exception:  # the store still refuses: keep the rest for the next try
                 with self._lock:
-                    self._pending_gaps.append((what, error, run_id))
+                    self._pending_gaps[:0] = pending[i:]
                 return
 
     def lookup_usage(self, run_id: str) -> Usage | None:
@@ -220,19 +240,19 @@ class LedgerMiddleware(inngest.MiddlewareSync):
         if self.ctx is None or self.recorder.ignored(self.function_id):
             return
         run_id = str(self.ctx.run_id)
-        start = self._call_start()
         if self.first_call or self.ctx.attempt > 0:
+            start = self._call_start()
             self.recorder.guarded(
                 "run start", run_id, lambda: self.recorder.writer.call_started(start)
             )
-        if result.step is not None:
+        if result.step is not None:  # most calls: no CallStart needed for a step
             self._step(run_id, result)
         elif result.error is None:
-            self._finish(run_id, start, "completed", output=result.output)
+            self._finish(run_id, self._call_start(), "completed", output=result.output)
         elif (
             isinstance(result.error, inngest.NonRetriableError) or self.ctx.attempt >= self.retries
         ):
-            self._finish(run_id, start, "failed", error=result.error)
+            self._finish(run_id, self._call_start(), "failed", error=result.error)
         else:
             error = result.error
             self.recorder.guarded(

@@ -88,7 +88,8 @@ class StepRecord:
     error_message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Flat fields: a shallow copy (dataclasses.asdict deep-copies, ~10x the cost, per step).
+        return dict(self.__dict__)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> StepRecord:

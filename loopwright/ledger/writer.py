@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loopwright.store import Store, insert_ignore, upsert
+from loopwright.store import Store, insert_ignore, upsert, upsert_many
 
 from . import tables
 from .histogram import BUCKET_COLUMNS, bucket_of
@@ -87,56 +87,25 @@ def decisions_of(output: Any) -> list[dict[str, Any]]:
 
 
 class LedgerWriter:
+    """Each write in its own transaction, in the caller's thread (``QueuedLedgerWriter`` is
+    the one the apps use: it commits step records in groups from a background thread)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         store.ensure()  # the ledger's tables, if the store was opened before they were imported
 
     def call_started(self, call: CallStart) -> None:
-        def write(conn: sa.Connection) -> None:
-            row = _run_row(call)
-            if insert_ignore(conn, tables.runs, row):
-                return
-            t = tables.runs
-            conn.execute(
-                t.update()
-                .where(t.c.run_id == call.run_id, t.c.finalized.is_(False))
-                .values(
-                    attempts=sa.func.max(t.c.attempts, call.attempt + 1)
-                    if conn.dialect.name == "sqlite"
-                    else sa.func.greatest(t.c.attempts, call.attempt + 1),
-                    skill_version=sa.func.coalesce(t.c.skill_version, call.skill_version),
-                )
-            )
-
-        self.store.write(write)
+        self.store.write(lambda conn: write_call_started(conn, call))
 
     def attempt_failed(self, run_id: str, attempt: int, error: BaseException | str) -> None:
         """A call failed and the run will be retried: keep the error, the run stays running."""
         code, message = error_fields(error)
-        t = tables.runs
-        self.store.write(
-            lambda conn: conn.execute(
-                t.update()
-                .where(t.c.run_id == run_id, t.c.finalized.is_(False))
-                .values(error_code=code, error_message=message)
-            )
-        )
+        self.store.write(lambda conn: write_attempt_failed(conn, run_id, code, message))
 
     def step_finished(self, step: StepRecord) -> None:
         """Record a step's latest attempt; an earlier attempt's error stays when this one
         succeeded, so a timeline shows why the step needed retries."""
-        row = {**step.to_dict(), "finished_at": step.started_at + step.duration_ms / 1000}
-        errors = ("error_code", "error_message")
-        self.store.write(
-            lambda conn: upsert(
-                conn,
-                tables.steps,
-                row,
-                ["run_id", "step_id"],
-                replace=[k for k in row if k not in ("run_id", "step_id", *errors)],
-                fill=errors,
-            )
-        )
+        self.store.write(lambda conn: write_steps(conn, [step]))
 
     def run_finished(
         self,
@@ -150,43 +119,9 @@ class LedgerWriter:
         usage: Usage | None = None,
     ) -> bool:
         """Mark the run final once; False when it already was (nothing changes then)."""
-        if status not in TERMINAL:
-            raise ValueError(f"run status {status!r} is not one of {TERMINAL}")
-        code, message = error_fields(error)
-        found = decisions_of(output)
-
-        def write(conn: sa.Connection) -> bool:
-            t = tables.runs
-            row = conn.execute(sa.select(t).where(t.c.run_id == run_id)).mappings().first()
-            if row is None:
-                if start is None:
-                    return False  # nothing known of this run here (another app's)
-                insert_ignore(conn, t, _run_row(start))
-                row = conn.execute(sa.select(t).where(t.c.run_id == run_id)).mappings().one()
-            if row["finalized"]:
-                return False
-            spent = usage or Usage()
-            values = {
-                "status": status,
-                "ended_at": at,
-                "duration_ms": max(0.0, (at - row["started_at"]) * 1000),
-                "error_code": code if status != "completed" else None,
-                "error_message": message if status != "completed" else None,
-                "output": capped(output),
-                "llm_calls": spent.llm_calls,
-                "input_tokens": spent.input_tokens,
-                "output_tokens": spent.output_tokens,
-                "cost_usd": spent.cost_usd,
-                "fallback": any(bool(d.get("fallback")) for d in found),
-                "finalized": True,
-            }
-            conn.execute(t.update().where(t.c.run_id == run_id).values(**values))
-            record = RunRecord.from_row({**row, **values})
-            _insert_decisions(conn, record, found, at)
-            _bump_rollup(conn, record)
-            return True
-
-        return self.store.write(write)
+        finish = RunFinish.of(run_id, status=status, at=at, start=start, error=error,
+                              output=output, usage=usage)  # fmt: skip
+        return self.store.write(finish.write)
 
     def record_run(
         self,
@@ -203,11 +138,7 @@ class LedgerWriter:
             if not insert_ignore(conn, tables.runs, row):
                 return False
             for step in steps:
-                values = {
-                    **step.to_dict(),
-                    "finished_at": step.started_at + step.duration_ms / 1000,
-                }
-                insert_ignore(conn, tables.steps, values)
+                insert_ignore(conn, tables.steps, step_row(step))
             _insert_decisions(conn, run, list(decisions), run.ended_at or run.started_at)
             _bump_rollup(conn, run)
             return True
@@ -240,6 +171,129 @@ class LedgerWriter:
             return len(ids)
 
         return self.store.write(write)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFinish:
+    """Everything marking a run final writes, prepared outside the transaction."""
+
+    run_id: str
+    status: str
+    at: float
+    start: CallStart | None
+    code: str | None
+    message: str | None
+    output: Any
+    usage: Usage
+    decisions: list[dict[str, Any]]
+
+    @classmethod
+    def of(
+        cls,
+        run_id: str,
+        *,
+        status: str,
+        at: float,
+        start: CallStart | None = None,
+        error: BaseException | str | None = None,
+        output: Any = None,
+        usage: Usage | None = None,
+    ) -> RunFinish:
+        if status not in TERMINAL:
+            raise ValueError(f"run status {status!r} is not one of {TERMINAL}")
+        code, message = error_fields(error)
+        return cls(run_id, status, at, start, code, message, capped(output), usage or Usage(),
+                   decisions_of(output))  # fmt: skip
+
+    def write(self, conn: sa.Connection) -> bool:
+        """Mark the run final once and bump its rollup; False when it already was."""
+        row = conn.execute(_SELECT_RUN, {"rid": self.run_id}).mappings().first()
+        if row is None:
+            if self.start is None:
+                return False  # nothing known of this run here (another app's)
+            insert_ignore(conn, tables.runs, _run_row(self.start))
+            row = conn.execute(_SELECT_RUN, {"rid": self.run_id}).mappings().one()
+        if row["finalized"]:
+            return False
+        failed = self.status != "completed"
+        spent = self.usage
+        values = {
+            "status": self.status,
+            "ended_at": self.at,
+            "duration_ms": max(0.0, (self.at - row["started_at"]) * 1000),
+            "error_code": self.code if failed else None,
+            "error_message": self.message if failed else None,
+            "output": self.output,
+            "llm_calls": spent.llm_calls,
+            "input_tokens": spent.input_tokens,
+            "output_tokens": spent.output_tokens,
+            "cost_usd": spent.cost_usd,
+            "fallback": any(bool(d.get("fallback")) for d in self.decisions),
+            "finalized": True,
+        }
+        conn.execute(_FINISH_RUN, {"rid": self.run_id, **{f"v_{k}": v for k, v in values.items()}})
+        record = RunRecord.from_row({**row, **values})
+        _insert_decisions(conn, record, self.decisions, self.at)
+        _bump_rollup(conn, record)
+        return True
+
+
+# Built once, executed with bound values: building a statement per run cost more than running it.
+_SELECT_RUN = sa.select(
+    *(c for c in tables.runs.columns if c.name != "output")  # the output is not needed back
+).where(tables.runs.c.run_id == sa.bindparam("rid"))
+_FINISH_COLUMNS = ("status", "ended_at", "duration_ms", "error_code", "error_message", "output",
+                   "llm_calls", "input_tokens", "output_tokens", "cost_usd", "fallback",
+                   "finalized")  # fmt: skip
+_FINISH_RUN = (
+    tables.runs.update()
+    .where(tables.runs.c.run_id == sa.bindparam("rid"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _FINISH_COLUMNS})
+)
+
+
+def write_call_started(conn: sa.Connection, call: CallStart) -> None:
+    """Insert the run, or on a later call raise its attempts (and fill a missing version)."""
+    if insert_ignore(conn, tables.runs, _run_row(call)):
+        return
+    t = tables.runs
+    highest = sa.func.max if conn.dialect.name == "sqlite" else sa.func.greatest
+    conn.execute(
+        t.update()
+        .where(t.c.run_id == call.run_id, t.c.finalized.is_(False))
+        .values(
+            attempts=highest(t.c.attempts, call.attempt + 1),
+            skill_version=sa.func.coalesce(t.c.skill_version, call.skill_version),
+        )
+    )
+
+
+def write_attempt_failed(
+    conn: sa.Connection, run_id: str, code: str | None, message: str | None
+) -> None:
+    t = tables.runs
+    conn.execute(
+        t.update()
+        .where(t.c.run_id == run_id, t.c.finalized.is_(False))
+        .values(error_code=code, error_message=message)
+    )
+
+
+_STEP_KEY = ("run_id", "step_id")
+_STEP_ERRORS = ("error_code", "error_message")
+_STEP_REPLACE = tuple(
+    c.name for c in tables.steps.columns if c.name not in (*_STEP_KEY, *_STEP_ERRORS)
+)
+
+
+def step_row(step: StepRecord) -> dict[str, Any]:
+    return {**step.to_dict(), "finished_at": step.started_at + step.duration_ms / 1000}
+
+
+def write_steps(conn: sa.Connection, steps: Sequence[StepRecord]) -> None:
+    """Upsert step records in order, in one statement execution (executemany for a group)."""
+    rows = [step_row(step) for step in steps]
+    upsert_many(conn, tables.steps, rows, _STEP_KEY, replace=_STEP_REPLACE, fill=_STEP_ERRORS)
 
 
 def _run_row(call: CallStart) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from .database import (
     store_exists,
     store_url,
 )
-from .sql import insert_ignore, upsert
+from .sql import insert_ignore, upsert, upsert_many
 from .tables import metadata
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "store_exists",
     "store_url",
     "upsert",
+    "upsert_many",
 ]

@@ -9,7 +9,7 @@ write itself (the ledger writes one per step).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,5 +69,22 @@ def upsert(
     """Insert a row, or on a key conflict overwrite the ``replace`` columns, add the new
     values to the ``add`` columns (counters) and overwrite the ``fill`` columns only with
     non-null values, atomically in one statement."""
+    upsert_many(conn, table, [values], key, replace=replace, add=add, fill=fill)
+
+
+def upsert_many(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Iterable[str],
+    *,
+    replace: Iterable[str] = (),
+    add: Iterable[str] = (),
+    fill: Iterable[str] = (),
+) -> None:
+    """``upsert`` of several rows of the same columns, applied in order in one execution (the
+    driver's executemany): a group commit pays the statement's Python overhead once."""
+    if not rows:
+        return
     stmt = _upserting(conn.dialect.name, table, tuple(key), tuple(replace), tuple(add), tuple(fill))
-    conn.execute(stmt, dict(values))
+    conn.execute(stmt, [dict(r) for r in rows] if len(rows) > 1 else dict(rows[0]))

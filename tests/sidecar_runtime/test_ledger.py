@@ -112,6 +112,8 @@ def test_a_sidecar_restart_mid_run_leaves_exactly_one_record(
         poll(lambda: any(s["name"] == "nap" for s in first.steps(run["run_id"])),
              what="the run to sleep")  # fmt: skip
         first.close()
+        stopped = sidecar
+    assert stopped.ledger.writer.queue.closed  # its shutdown flushed and closed the ledger writer
     with running(settings, provider=FakeCapabilityProvider(inbox=inbox)) as sidecar:
         again = Harness(sidecar, engine_url, inbox)
         assert again.wait_run(run["run_id"])["status"] == "Completed"
