@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from sidecar.isolation.verdicts import death_of
-from sidecar.isolation.view import PROJECT_ROOT, under_tmp
+from sidecar.isolation.view import PROJECT_ROOT, runtime_paths, under_tmp
 
 from .conftest import VICTIM_SECRET, DatagramSink, Listener, host_addresses, wait_for
 from .raw_worker import SETTINGS, RawLauncher
@@ -90,6 +90,7 @@ try:
     result["repo"] = os.listdir(REPO)
 except OSError:
     result["repo"] = []
+result["var"] = os.listdir("/var") if os.path.isdir("/var") else []
 """.replace("REPO", repr(str(PROJECT_ROOT))),
     )
     uid, euid, gid, groups = result["ids"]
@@ -98,7 +99,12 @@ except OSError:
     assert groups in ([], [SETTINGS.gid])
     assert result["pid"] == 2  # its own PID namespace: only its init and itself
     assert result["proc"] == [] and result["tmp"] == RUNTIME_IN_TMP
-    assert {"etc", "home", "var", "srv", "mnt"}.isdisjoint(result["root"])
+    # A runtime under /var (a checkout in /var/tmp) brings /var back, holding only that path.
+    runtime_tops = {Path(path).parts[1] for path in runtime_paths()}
+    assert ({"etc", "home", "var", "srv", "mnt"} - runtime_tops).isdisjoint(result["root"])
+    assert set(result["var"]) <= {
+        Path(p).parts[2] for p in runtime_paths() if p.startswith("/var/")
+    }
     # The repository is not there: only the virtualenv under it, when it lives there.
     assert set(result["repo"]) <= {".venv"}
 
