@@ -109,8 +109,10 @@ class Tx:
             targets = [target] if target is not None and not target.archived else []
         else:
             targets = [fn for fn in self.snapshot.match(name) if _triggered(fn.config, event)]
+        # A cron tick's run carries its expression (the run's `cron` field, as in Inngest).
+        cron = event["data"].get("cron") if internal and name == SCHEDULED_TIMER else None
         for fn in targets:
-            run_id = self.schedule_run(fn, event, internal_id, correlation_id)
+            run_id = self.schedule_run(fn, event, internal_id, correlation_id, cron=cron)
             if run_id:
                 created.append(run_id)
         self._match_waits(event, internal_id)

@@ -132,3 +132,4 @@ def test_minutely_cron_fires_with_scheduled_timer_event(minutely_apps: list[App]
         assert run["status"] == "Completed", run
         assert run["output"] == "tick"
         assert run["function_slug"] == app.slug("minutely")
+        assert run["cron"] == MINUTELY  # the run names the schedule that started it
