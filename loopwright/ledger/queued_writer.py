@@ -17,22 +17,16 @@ such a run shows fewer steps than it ran, never a wrong or duplicated one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import sqlalchemy as sa
 
 from loopwright.store import Store
 
 from .group_commit import GroupCommit, OnFailure, Write
 from .records import StepRecord
-from .writer import (
-    CallStart,
-    LedgerWriter,
-    RunFinish,
-    Usage,
-    error_fields,
-    write_attempt_failed,
-    write_call_started,
-    write_steps,
-)
+from .writer import LedgerWriter, write_steps
 
 
 class QueuedLedgerWriter(LedgerWriter):
@@ -40,33 +34,16 @@ class QueuedLedgerWriter(LedgerWriter):
         super().__init__(store)
         self.queue = GroupCommit(store, on_failure, **queue)
 
-    def call_started(self, call: CallStart) -> None:
-        self.queue.put(Write("run start", call.run_id, lambda conn: write_call_started(conn, call)))
-
-    def attempt_failed(self, run_id: str, attempt: int, error: BaseException | str) -> None:
-        code, message = error_fields(error)
-        self.queue.put(
-            Write("attempt error", run_id, lambda c: write_attempt_failed(c, run_id, code, message))
-        )
-
     def step_finished(self, step: StepRecord) -> None:
         # The row is built in the writer thread: the SDK call only appends the record.
         self.queue.put(Write("step", step.run_id, bulk=write_steps, value=step))
 
-    def run_finished(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        at: float,
-        start: CallStart | None = None,
-        error: BaseException | str | None = None,
-        output: Any = None,
-        usage: Usage | None = None,
-    ) -> bool:
-        finish = RunFinish.of(run_id, status=status, at=at, start=start, error=error,
-                              output=output, usage=usage)  # fmt: skip
-        return bool(self.queue.call("run end", run_id, finish.write))
+    def _write(self, what: str, run_id: str, write: Callable[[sa.Connection], Any]) -> None:
+        self.queue.put(Write(what, run_id, write))
+
+    def _final(self, what: str, run_id: str, write: Callable[[sa.Connection], Any]) -> Any:
+        # Queued behind the run's own step records, and waited for.
+        return self.queue.call(what, run_id, write)
 
     def flush(self) -> None:
         self.queue.flush()

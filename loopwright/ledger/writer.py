@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,12 +95,14 @@ class LedgerWriter:
         store.ensure()  # the ledger's tables, if the store was opened before they were imported
 
     def call_started(self, call: CallStart) -> None:
-        self.store.write(lambda conn: write_call_started(conn, call))
+        self._write("run start", call.run_id, lambda conn: write_call_started(conn, call))
 
     def attempt_failed(self, run_id: str, attempt: int, error: BaseException | str) -> None:
         """A call failed and the run will be retried: keep the error, the run stays running."""
         code, message = error_fields(error)
-        self.store.write(lambda conn: write_attempt_failed(conn, run_id, code, message))
+        self._write(
+            "attempt error", run_id, lambda conn: write_attempt_failed(conn, run_id, code, message)
+        )
 
     def step_finished(self, step: StepRecord) -> None:
         """Record a step's latest attempt; an earlier attempt's error stays when this one
@@ -121,7 +123,15 @@ class LedgerWriter:
         """Mark the run final once; False when it already was (nothing changes then)."""
         finish = RunFinish.of(run_id, status=status, at=at, start=start, error=error,
                               output=output, usage=usage)  # fmt: skip
-        return self.store.write(finish.write)
+        return bool(self._final("run end", run_id, finish.write))
+
+    # How a write reaches the store: here in the caller's transaction; the queued writer
+    # overrides these two to commit in groups from its thread.
+    def _write(self, what: str, run_id: str, write: Callable[[sa.Connection], Any]) -> None:
+        self.store.write(write)
+
+    def _final(self, what: str, run_id: str, write: Callable[[sa.Connection], Any]) -> Any:
+        return self.store.write(write)
 
     def record_run(
         self,
