@@ -29,6 +29,7 @@ from . import as_nobody
 from .trees import link_tree
 
 NOBODY = as_nobody.NOBODY
+PROJECT = Path(__file__).resolve().parents[2]
 VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); del sys.argv[1];"
@@ -58,6 +59,11 @@ def nobody_root() -> Iterator[Path]:
     """A directory ``nobody`` may enter: a virtualenv (this one's packages) and work dirs."""
     if os.geteuid() != 0:
         pytest.skip("switching to nobody needs root (CI and the dev sandbox run as root)")
+    # The helper scripts and `tests` run from the checkout: nobody must be able to reach it
+    # (a clone in `mktemp -d`, mode 0700, cannot be; .ci/run opens its own path).
+    closed = [p for p in (PROJECT, *PROJECT.parents) if not os.stat(p).st_mode & 0o001]
+    if closed:
+        pytest.skip(f"the user nobody cannot enter {closed[0]} (chmod o+x it to run these)")
     interpreter = _interpreter_for_nobody()
     if interpreter is None:
         pytest.skip(f"no Python {VERSION} that the user nobody may run on this host")
