@@ -1,7 +1,10 @@
-"""What the review needs from the sidecar: skill sources, new versions, rollbacks.
+"""What the review needs from the sidecar: skill sources, new versions, rollbacks, shadows.
 
 The review writes only through the sidecar's API (validation, approval policy and the audit
-log all apply to it), as author ``review``.
+log all apply to it), as author ``review``. A platform that can run shadows
+(``ShadowPlatform``: the sidecar) runs each candidate live beside the active version; one
+that cannot (the in-process test platform) leaves the review with the replay of recorded
+features, and the review says so.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from .errors import ReviewError
+from loopwright.http_errors import error_message
+
+from .errors import ReviewError, SidecarRefused
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +33,15 @@ class SkillPlatform(Protocol):
     def active_source(self, skill_id: str) -> SkillSource: ...
     def submit(self, skill_id: str, source: str, reason: str) -> dict[str, Any]: ...
     def rollback(self, skill_id: str, version: int, reason: str) -> dict[str, Any]: ...
+
+
+class ShadowPlatform(SkillPlatform, Protocol):
+    def start_shadow(self, skill_id: str, proposal_id: str, source: str) -> dict[str, Any]: ...
+    def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]: ...
+
+
+def runs_shadows(platform: SkillPlatform | None) -> bool:
+    return platform is not None and callable(getattr(platform, "start_shadow", None))
 
 
 def opted_out(source: str) -> bool:
@@ -62,9 +76,12 @@ class SidecarPlatform:
             raise ReviewError(f"the sidecar at {self.base_url} did not answer: {err}") from err
         body = resp.json() if resp.content else {}
         if resp.status_code >= 400:
-            raise ReviewError(
-                f"the sidecar refused {method} {path} ({resp.status_code}): {body.get('error')}"
+            message = (
+                f"the sidecar refused {method} {path} ({resp.status_code}): {error_message(body)}"
             )
+            if resp.status_code < 500:
+                raise SidecarRefused(message, resp.status_code)
+            raise ReviewError(message)
         return body
 
     def active_source(self, skill_id: str) -> SkillSource:
@@ -98,6 +115,18 @@ class SidecarPlatform:
     def validate(self, source: str, filename: str) -> dict[str, Any]:
         out: dict[str, Any] = self._call(
             "POST", "/v1/validate", json={"source": source, "filename": filename}
+        )
+        return out
+
+    def start_shadow(self, skill_id: str, proposal_id: str, source: str) -> dict[str, Any]:
+        """Run the candidate beside the active version (idempotent by proposal id)."""
+        body = {"skill_id": skill_id, "proposal_id": proposal_id, "source": source, "by": "review"}
+        out: dict[str, Any] = self._call("POST", "/v1/shadows", json=body)
+        return out
+
+    def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._call(
+            "DELETE", f"/v1/shadows/{proposal_id}", params={"reason": reason[:500]}
         )
         return out
 

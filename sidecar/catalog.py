@@ -89,9 +89,9 @@ def build_catalog(registry: Registry) -> Catalog:
                 registered = live and version.number == skill.active_version
                 entries.append(Entry(fn.fn_id, skill.id, version.number, fn, registered))
     # A shadow runs only beside the version it shadows, while that version is live.
-    live = {(e.skill_id, e.version) for e in entries if e.registered}
+    live_versions = {(e.skill_id, e.version) for e in entries if e.registered}
     for shadow in ShadowStore(registry).listed():
-        beside = (shadow.skill_id, shadow.base_version) in live
+        beside = (shadow.skill_id, shadow.base_version) in live_versions
         entries += shadow_entries(registry, shadow, running=shadow.running and beside)
     return Catalog(tuple(entries))
 
