@@ -16,6 +16,7 @@ a review run with an injected ``--now`` still reads the shadow's real runs.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +29,8 @@ from .gate import ShadowResult, shadow_compare
 PAIR_SLACK_S = 300.0
 #: Shadow runs read per review (a shadow needs a handful; the rest waits for the next one).
 MAX_RUNS = 1_000
-#: What the sidecar puts between a function's id and the proposal's (``shadow_fn_id``).
-SHADOW_FN_MARK = "-shadow-"
+#: What the sidecar appends to a shadowed function's id (``registry.shadows.shadow_fn_id``).
+SHADOW_FN_SUFFIX = re.compile(r"-shadow-[a-z0-9]{1,8}$")
 Truths = Callable[[list[DecisionRecord], float, float], list[Any]]
 
 
@@ -44,10 +45,10 @@ class LiveShadow:
                 "waiting": self.waiting}  # fmt: skip
 
 
-def trigger_key(run: RunRecord) -> str | None:
+def trigger_key(run: RunRecord, *, shadow: bool = False) -> str | None:
     """Which function answered what: its event, or its cron schedule's minute (None for
-    invocations). A shadow function's id is its active function's plus ``-shadow-…``."""
-    function = run.function_id.rsplit(SHADOW_FN_MARK, 1)[0]
+    invocations). A shadow function's id is its active function's plus ``-shadow-<tail>``."""
+    function = SHADOW_FN_SUFFIX.sub("", run.function_id) if shadow else run.function_id
     if run.trigger == "cron":
         return f"{function} cron:{run.cron}:{int(run.started_at // 60)}"
     if run.trigger == "event" and run.event_id:
@@ -74,7 +75,7 @@ def live_shadow(
     }
     pairs, errors, waiting = [], [], 0
     for run in shadow_runs:
-        key = trigger_key(run)
+        key = trigger_key(run, shadow=True)
         active = partners.get(key) if key else None
         if active is None:
             waiting += 1
