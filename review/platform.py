@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -40,8 +40,15 @@ class ShadowPlatform(SkillPlatform, Protocol):
     def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]: ...
 
 
+def shadow_platform(platform: SkillPlatform | None) -> ShadowPlatform | None:
+    """The platform when it can run shadows (the sidecar does; a test double may not)."""
+    if platform is not None and callable(getattr(platform, "start_shadow", None)):
+        return cast(ShadowPlatform, platform)
+    return None
+
+
 def runs_shadows(platform: SkillPlatform | None) -> bool:
-    return platform is not None and callable(getattr(platform, "start_shadow", None))
+    return shadow_platform(platform) is not None
 
 
 def opted_out(source: str) -> bool:

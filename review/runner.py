@@ -44,7 +44,7 @@ from .outcomes import (
     events_from_incidents,
     match,
 )
-from .platform import SkillPlatform, runs_shadows
+from .platform import SkillPlatform, runs_shadows, shadow_platform
 from .report import render
 from .rewrite import Rewriter, propose_rewrite
 from .scorecards import LabelStats, Scorecard, day_of, scorecards
@@ -102,6 +102,11 @@ class Review:
         )
         proposed: list[dict[str, Any]] = made["proposals"]
         notes += made["notes"]
+        if any(p.get("state") == "shadowing" for p in proposed):
+            if not runs_shadows(self.platform):
+                notes.append(NO_LIVE_SHADOW)
+            elif dry_run:
+                notes.append("dry run: the shadows of these proposals were not started")
         if self.rewriter is None:
             notes.append("no LLM configured: only path 1 (tuning constants) ran")
         if not self.incidents_available:
@@ -338,9 +343,10 @@ class Review:
         self, p: proposals.Proposal, now: float, report_id: str
     ) -> dict[str, Any] | None:
         """Have the sidecar run the candidate (idempotent); an action when it could not."""
-        assert self.platform is not None
+        platform = shadow_platform(self.platform)
+        assert platform is not None
         try:
-            self.platform.start_shadow(p.skill_id, p.id, p.source or "")  # type: ignore[attr-defined]
+            platform.start_shadow(p.skill_id, p.id, p.source or "")
         except SidecarRefused as err:  # the candidate itself was refused: it cannot be judged
             shadow = {"mode": "live", "error": str(err)}
             return self._drop(p, now, f"the shadow could not start: {err}", shadow, report_id)
@@ -349,12 +355,13 @@ class Review:
         return None
 
     def _stop_shadow(self, p: proposals.Proposal, reason: str) -> None:
-        if not runs_shadows(self.platform):
+        platform = shadow_platform(self.platform)
+        if platform is None:
             return
         try:
-            self.platform.stop_shadow(p.id, reason)  # type: ignore[union-attr]
+            platform.stop_shadow(p.id, reason)
         except SidecarRefused as err:
-            if getattr(err, "status", None) != 404:  # never started: nothing to stop
+            if err.status != 404:  # never started: nothing to stop
                 log.warning("shadow of %s not stopped: %s", p.id, err)
         except ReviewError as err:
             log.warning("shadow of %s not stopped: %s", p.id, err)
@@ -562,10 +569,10 @@ class Review:
         if new:
             action = "proposed" if verdict.ok else "backtest-rejected"
             self._act(now, action, stored, verdict.reason, report_id)
-        if stored.state == "shadowing" and runs_shadows(self.platform):
-            # Runs from now on beside the active version (a resumed review finds it running).
-            if self._start_shadow(stored, now, report_id) is not None:
-                stored = proposals.get(self.store, stored.id)
+        # It runs from now on beside the active version (a resumed review finds it running).
+        shadowing = stored.state == "shadowing" and runs_shadows(self.platform)
+        if shadowing and self._start_shadow(stored, now, report_id) is not None:
+            stored = proposals.get(self.store, stored.id)
         return stored.to_json()
 
     def _act(

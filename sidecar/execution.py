@@ -22,7 +22,7 @@ from sidecar.capabilities import CapabilityProvider
 from sidecar.capabilities.shadow import EffectLog
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
-from sidecar.registry import Registry, ShadowStore
+from sidecar.registry import Registry, Shadow, ShadowStore
 from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
 
 from .catalog import shadow_spec, skill_spec
@@ -72,6 +72,8 @@ class Runner:
         self.refusal = refusal
         self.budgets = budgets or RunBudgets()
         self.shadows = ShadowStore(registry)
+        #: A shadow's source and report never change: read once per proposal.
+        self._shadows: dict[str, Shadow] = {}
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         annotate(skill_id=target.subject, skill_version=target.version)
@@ -80,7 +82,8 @@ class Runner:
             # Runs once per run (later calls read the memo): the run has started.
             if self.metrics is not None and target.shadow is None:
                 self.metrics.run_started(target.skill_id)
-            return {"skill": target.skill_id, "version": target.version, "shadow": target.shadow}
+            pinned_to: dict[str, JSON] = {"skill": target.skill_id, "version": target.version}
+            return pinned_to if target.shadow is None else {**pinned_to, "shadow": target.shadow}
 
         pin: JSON = ctx.step.run(PIN_STEP, pin_version)
         pinned = pin.get("version") if isinstance(pin, dict) else None
@@ -94,8 +97,8 @@ class Runner:
             raise
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
-        # A shadow is a candidate, never core code: refused wherever agent code is.
-        refusal = self.refusal(target.subject) if self.refusal else None
+        # A shadow runs under the policy its candidate would run under once promoted.
+        refusal = self.refusal(target.skill_id) if self.refusal else None
         if refusal is not None:
             raise inngest.NonRetriableError(f"[sandbox-isolation-unavailable] {refusal}")
         job = self._job(target)
@@ -147,9 +150,10 @@ class Runner:
         )
 
     def _shadow_job(self, target: Target, proposal_id: str) -> Job:
-        shadow = self.shadows.get(proposal_id)
+        shadow = self._shadows.get(proposal_id) or self.shadows.get(proposal_id)
         if shadow is None:
             raise inngest.NonRetriableError(f"no shadow of proposal {proposal_id!r} is stored")
+        self._shadows[proposal_id] = shadow
         return Job(
             skill_id=target.skill_id,
             version=target.version,
