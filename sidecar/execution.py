@@ -22,7 +22,7 @@ from sidecar.capabilities import CapabilityProvider
 from sidecar.capabilities.shadow import EffectLog
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
-from sidecar.registry import Registry, Shadow, ShadowStore
+from sidecar.registry import Registry, Shadow, ShadowStore, Version
 from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
 
 from .catalog import shadow_spec, skill_spec
@@ -130,41 +130,35 @@ class Runner:
             self.pool.release(worker, session.release_mode())
 
     def _job(self, target: Target) -> Job:
+        """What to run: the pinned version's code, or the shadow's candidate."""
+        code: Version | Shadow
         if target.shadow is not None:
-            return self._shadow_job(target, target.shadow)
-        version = self.registry.code(target.skill_id, target.version)
-        try:
-            spec = skill_spec(version)
-        except ValueError as err:
-            raise inngest.NonRetriableError(str(err)) from None
+            code = self._shadow(target.shadow)
+            manifest = shadow_spec(code).manifest
+        else:
+            code = self.registry.code(target.skill_id, target.version)
+            try:
+                manifest = skill_spec(code).manifest
+            except ValueError as err:
+                raise inngest.NonRetriableError(str(err)) from None
         return Job(
             skill_id=target.skill_id,
             version=target.version,
-            content_hash=version.content_hash,
-            filename=version.filename,
-            source=version.source,
+            content_hash=code.content_hash,
+            filename=code.filename,
+            source=code.source,
             fn_id=target.fn_id,
             failure=target.failure,
-            manifest=spec.manifest,
+            manifest=manifest,
             app_id=self.app_id,
         )
 
-    def _shadow_job(self, target: Target, proposal_id: str) -> Job:
+    def _shadow(self, proposal_id: str) -> Shadow:
         shadow = self._shadows.get(proposal_id) or self.shadows.get(proposal_id)
         if shadow is None:
             raise inngest.NonRetriableError(f"no shadow of proposal {proposal_id!r} is stored")
         self._shadows[proposal_id] = shadow
-        return Job(
-            skill_id=target.skill_id,
-            version=target.version,
-            content_hash=shadow.content_hash,
-            filename=shadow.filename,
-            source=shadow.source,
-            fn_id=target.fn_id,
-            failure=target.failure,
-            manifest=shadow_spec(shadow).manifest,
-            app_id=self.app_id,
-        )
+        return shadow
 
 
 def _record(call: CapabilityCall) -> None:

@@ -29,15 +29,13 @@ from review.runner import Review
 from review.scorecards import scorecards
 from review.selection import Pick
 from sidecar.capabilities.platform import PlatformCapabilityProvider
-from sidecar.settings import SidecarSettings
-from sidecar.workers import WorkerLimits
 from skills_core.capabilities.notify.inbox import read_inbox
 from skills_core.capabilities.scripted_llm import Reply, ScriptedLLM
 from skills_core.capabilities.services import CapabilityServices
 from skills_core.capabilities.settings import CapabilitySettings
-from tests.sidecar_runtime._engine import free_port, running_engine
+from tests.sidecar_runtime._engine import running_engine
 from tests.sidecar_runtime._harness import Harness, poll
-from tests.sidecar_runtime.conftest import running_harness
+from tests.sidecar_runtime.conftest import running_harness, settings_for
 
 pytestmark = pytest.mark.slow
 APP = "lw-live-shadow"
@@ -140,18 +138,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         llm.respond_with(lambda request: Reply('{"label": "normal", "reason": "scripted"}'))
         caps = CapabilitySettings(db_path=work / "capabilities.db", llm=llm.settings())
         services = CapabilityServices.build(caps)
-        settings = dataclasses.replace(
-            SidecarSettings(),
-            skills_dir=work / "skills",
-            db=work / "sidecar.db",
-            inbox=work / "inbox.jsonl",
-            engine_url=engine_url,
-            port=free_port(),
-            app_id=APP,
-            worker_limits=WorkerLimits(job_cpu_seconds=5, wall_seconds=20),
-            warm_sandboxes=1,
-            outcome_timeout_s=60,
-        )
+        settings = settings_for(work, engine_url, APP)
         provider = PlatformCapabilityProvider(services)
         with running_harness(settings, engine_url, provider=provider) as harness:
             store = open_store(settings.store)
