@@ -38,6 +38,7 @@ class SkillPlatform(Protocol):
 class ShadowPlatform(SkillPlatform, Protocol):
     def start_shadow(self, skill_id: str, proposal_id: str, source: str) -> dict[str, Any]: ...
     def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]: ...
+    def running_shadows(self) -> list[str]: ...
 
 
 def shadow_platform(platform: SkillPlatform | None) -> ShadowPlatform | None:
@@ -136,6 +137,11 @@ class SidecarPlatform:
             "DELETE", f"/v1/shadows/{proposal_id}", params={"reason": reason[:500]}
         )
         return out
+
+    def running_shadows(self) -> list[str]:
+        """The proposal ids whose shadows run."""
+        found = self._call("GET", "/v1/shadows").get("data") or []
+        return [str(s["proposal_id"]) for s in found if s.get("state") == "running"]
 
     def close(self) -> None:
         self.http.close()

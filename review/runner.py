@@ -297,6 +297,7 @@ class Review:
     # --- shadow and promotion -------------------------------------------------------------
 
     def _advance_shadows(self, now: float, report_id: str) -> list[dict[str, Any]]:
+        self._stop_stale_shadows()
         actions = []
         for p in proposals.listed(self.store, states=("shadowing",)):
             replay = self._replay(p, now)
@@ -353,6 +354,25 @@ class Review:
         except ReviewError as err:  # the sidecar is away: try again at the next review
             return self._act(now, "shadow-not-started", p, str(err), report_id)
         return None
+
+    def _stop_stale_shadows(self) -> None:
+        """Stop the shadows of proposals that left ``shadowing`` where the sidecar could not be
+        told (a reject without the sidecar, or the sidecar away at the time)."""
+        platform = shadow_platform(self.platform)
+        if platform is None:
+            return
+        try:
+            running = platform.running_shadows()
+        except ReviewError as err:
+            log.warning("shadows not listed: %s", err)
+            return
+        for pid in running:
+            try:
+                p = proposals.get(self.store, pid)
+            except ReviewError:  # not a proposal of this store's review
+                continue
+            if p.state != "shadowing":
+                self._stop_shadow(p, f"the proposal is {p.state}")
 
     def _stop_shadow(self, p: proposals.Proposal, reason: str) -> None:
         platform = shadow_platform(self.platform)

@@ -258,3 +258,22 @@ def test_a_candidate_that_fails_validation_starts_nothing(platform: Platform) ->
     assert made["state"] == "dropped"
     assert "could not start" in json.dumps(made["shadow"]) or made["shadow"]["error"]
     assert set(p.functions()) == before
+
+
+def test_a_declined_proposal_stops_its_shadow_even_when_the_sidecar_was_not_told(
+    platform: Platform,
+) -> None:
+    p, skill_id = platform, "ls-decline"
+    p.live(skill_id)
+    told = propose(p, skill_id, classifier(skill_id, critical=0.45), time.time())
+    untold = propose(p, skill_id, classifier(skill_id, critical=0.35), time.time())
+    slugs = {pid: f"{APP}-{skill_id}-shadow-{pid[-8:]}" for pid in (told["id"], untold["id"])}
+    assert set(slugs.values()) <= set(p.functions())
+    p.review().decline(told["id"], "ana", "not now", time.time())
+    assert slugs[told["id"]] not in p.functions()
+    Review(p.store, p.ledger).decline(untold["id"], "ana", None, time.time())  # no sidecar
+    assert slugs[untold["id"]] in p.functions()
+    p.review().run(time.time() + 600)  # the next review finds it running and stops it
+    assert slugs[untold["id"]] not in p.functions()
+    shown = p.harness.api.get(f"/v1/shadows/{untold['id']}").json()
+    assert (shown["state"], shown["stop_reason"]) == ("stopped", "the proposal is declined")
