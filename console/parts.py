@@ -15,6 +15,7 @@ import httpx
 
 from loopwright.engine_client import EngineClient, EngineError, EngineTarget
 from loopwright.engine_client.errors import EngineNotFound, EngineRefused, EngineUnreachable
+from loopwright.url_path import segment
 
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
@@ -89,20 +90,20 @@ class SidecarApi(Part):
 
     async def skill(self, skill_id: str) -> dict[str, Any]:
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/skills/{skill_id}", what=f"skill {skill_id!r}"
+            "GET", f"/v1/skills/{segment(skill_id)}", what=f"skill {skill_id!r}"
         )
         return data
 
     async def version(self, skill_id: str, number: int) -> dict[str, Any]:
         what = f"version {number} of skill {skill_id!r}"
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/skills/{skill_id}/versions/{number}", what=what
+            "GET", f"/v1/skills/{segment(skill_id)}/versions/{number}", what=what
         )
         return data
 
     async def act(self, skill_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = await self.json(
-            "POST", f"/v1/skills/{skill_id}/{action}", json=body, what=f"skill {skill_id!r}",
+            "POST", f"/v1/skills/{segment(skill_id)}/{action}", json=body, what=f"skill {skill_id!r}",
             timeout=120.0,
         )  # fmt: skip
         return data
@@ -127,7 +128,7 @@ class AgentApi(Part):
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
         what = f"conversation {conversation_id!r}"
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/conversations/{conversation_id}", what=what
+            "GET", f"/v1/conversations/{segment(conversation_id)}", what=what
         )
         return data
 
@@ -137,13 +138,16 @@ class AgentApi(Part):
     async def post(self, conversation_id: str, text: str) -> dict[str, Any]:
         what = f"conversation {conversation_id!r}"
         data: dict[str, Any] = await self.json(
-            "POST", f"/v1/conversations/{conversation_id}/messages", json={"text": text}, what=what
+            "POST",
+            f"/v1/conversations/{segment(conversation_id)}/messages",
+            json={"text": text},
+            what=what,
         )
         return data
 
     async def events(self, conversation_id: str, after: int) -> AsyncIterator[bytes]:
         """The agent's SSE stream, relayed as is (it resumes from ``after``)."""
-        path = f"/v1/conversations/{conversation_id}/events"
+        path = f"/v1/conversations/{segment(conversation_id)}/events"
         try:
             async with self.http.stream(
                 "GET", path, params={"after": after}, timeout=httpx.Timeout(None, connect=2.0)
