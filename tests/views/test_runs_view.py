@@ -46,7 +46,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
             value = ctx.step.run("fetch", flaky)
             ctx.step.run("post", lambda: "posted")
-            return {"value": value, "note": "line one\n\x1b[2Jforged"}
+            return {"value": value, "ratio": 2 / 3, "note": "line one\n\x1b[2Jforged"}
 
         server = SdkServer()
         inngest.fast_api.serve(server.fastapi, client, [watch, recorder.listener(client)])
@@ -112,6 +112,9 @@ def test_runs_show_prints_a_readable_timeline(finished_run: tuple[str, str, str]
     assert out.index("fetch") < out.index("post")
     assert "first try fails" in out  # the retried step's error, from the ledger
     assert '"value": 42' in out  # the output, pretty, never cut mid-token
+    assert '"ratio": 0.667,' in out  # rounded for reading; --json keeps it raw
+    raw = runner.invoke(app, ["runs", "show", run_id, "--store", store, "--json"])
+    assert json.loads(raw.output)["output"]["ratio"] == 2 / 3
     assert "\x1b" not in out and "[2Jforged" in out  # a skill's escapes are shown, not run
 
 
