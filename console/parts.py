@@ -161,9 +161,8 @@ class AgentApi(Part):
 
 
 class EngineApi(Part):
-    """The engine: sending, cancelling and event lookups through the platform's one engine
-    client (as `loopwright send` / `runs cancel` / `runs rerun`); the event list and cron
-    schedules of the embedded engine's REST v1 over the same authorization."""
+    """The engine, only through the platform's one engine client (as `loopwright send` /
+    `runs cancel` / `runs rerun`): sending, cancelling, events and cron schedules."""
 
     name = "engine"
 
@@ -180,10 +179,10 @@ class EngineApi(Part):
         return ids
 
     async def events(self, limit: int = 20, since_iso: str | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit}
-        if since_iso:
-            params["received_after"] = since_iso
-        return list((await self.json("GET", "/v1/events", params=params))["data"])
+        rows = await engine_call(
+            self.url, self.client.events, limit=limit, received_after=since_iso
+        )
+        return list(rows)
 
     async def event(self, event_id: str) -> dict[str, Any]:
         what = f"event {event_id!r}"
@@ -199,7 +198,9 @@ class EngineApi(Part):
         await engine_call(self.url, self.client.cancel, run_id, what=f"run {run_id!r}")
 
     async def schedules(self) -> list[dict[str, Any]]:
-        return list((await self.json("GET", "/v1/schedules"))["data"])
+        if not self.client.embedded:  # real Inngest lists none: the page shows no next tick
+            return []
+        return list(await engine_call(self.url, self.client.schedules))
 
 
 async def engine_call(url: str, fn: Any, *args: Any, what: str = "", **kwargs: Any) -> Any:

@@ -120,6 +120,18 @@ class EngineClient:
             self._json("GET", f"/v1/events/{segment(event_id)}", what=f"event {event_id}")
         )
 
+    def events(self, *, limit: int = 20, received_after: str | None = None) -> list[dict[str, Any]]:
+        """Recent events, newest first (``GET /v1/events``: Inngest's documented REST API)."""
+        params: dict[str, Any] = {"limit": limit}
+        if received_after:
+            params["received_after"] = received_after
+        return _rows(self._json("GET", "/v1/events", params=params))
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Cron schedules and their next ticks (the embedded engine's; Inngest has none)."""
+        self._embedded_only("cron schedules", "see each function's cron in Inngest's dashboard")
+        return _rows(self._json("GET", "/v1/schedules"))
+
     def event_runs(self, event_id: str) -> list[dict[str, Any]]:
         return _rows(self._json("GET", f"/v1/events/{segment(event_id)}/runs"))
 
