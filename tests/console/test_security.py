@@ -226,3 +226,10 @@ def test_junk_ids_are_not_found_never_a_500_nor_another_route(
             assert resp.status_code < 500, (junk, action)
     reached = [path for _, path, _ in sidecar.requests[before:]]
     assert "/v1/skills/evil-skill" not in reached and "/v1/skills/evil-skill/pause" not in reached
+
+
+def test_an_oversized_body_is_refused_naming_the_limit(console: ConsoleServer) -> None:
+    client = console.login()
+    resp = client.post("/chat", data={"text": "x" * (5 * 1024 * 1024)})
+    assert resp.status_code == 413
+    assert resp.json()["error"]["message"] == "the request body is 5.0 MB; the limit is 1.0 MB"
