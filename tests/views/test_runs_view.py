@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,15 +53,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         with server.running():
             assert api.sync(f"{server.origin}/api/inngest")["ok"]
             (event_id,) = client.send_sync(inngest.Event(name="views/go"))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                runs = api.event_runs(event_id)
-                if runs and runs[0]["status"] == "Completed":
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError("the run did not complete")
-            yield store_path, runs[0]["run_id"], engine.url
+            yield store_path, api.completed_run(event_id)["run_id"], engine.url
         api.close()
 
 
