@@ -59,7 +59,7 @@ def _demo_fleet(
     argv = [
         *python_module("loopwright", "demo", "run"),
         *("--control-port", str(control_port), "--base-port", str(base_port)),
-        *("--deploy-log", str(deploy_log)),
+        *("--deploy-log", str(deploy_log), "--wired"),
     ]
     ports = [control_port]
     env = {"LOOPWRIGHT_DEPLOY_LOG": str(deploy_log)}
