@@ -31,6 +31,7 @@ from agent.turn import TURN_FINISHED, TURN_REQUESTED, Turn
 from loopwright.engine_client import EngineClient, EngineTarget
 from loopwright.http_errors import BodyLimit
 from loopwright.ledger.middleware import LedgerRecorder
+from loopwright.replay_quiet_log import ReplayQuietLog
 from loopwright.serve_guard import MAX_CALL_BYTES, SERVE_PATH, ServeGuard
 
 log = logging.getLogger("agent")
@@ -67,7 +68,7 @@ def build_client(settings: AgentSettings, ledger: LedgerRecorder) -> inngest.Inn
     service = settings.service
     production = bool(service.signing_key)
     return inngest.Inngest(
-        middleware=[ledger.middleware],
+        middleware=[ledger.middleware, ReplayQuietLog],
         app_id=service.app_id,
         is_production=production,
         api_base_url=service.engine_url,

@@ -14,6 +14,7 @@ import httpx
 
 from agent.errors import AgentError
 from loopwright.http_errors import error_message
+from loopwright.url_path import segment
 
 
 class AgentUnavailable(AgentError):
@@ -46,7 +47,7 @@ class AgentClient:
         return list(self._call("GET", "/v1/conversations")["conversations"])
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = self._call("GET", f"/v1/conversations/{conversation_id}")
+        data: dict[str, Any] = self._call("GET", f"/v1/conversations/{segment(conversation_id)}")
         return data
 
     def create(self, title: str = "") -> str:
@@ -54,14 +55,16 @@ class AgentClient:
 
     def post(self, conversation_id: str, text: str) -> dict[str, Any]:
         data: dict[str, Any] = self._call(
-            "POST", f"/v1/conversations/{conversation_id}/messages", json={"text": text}
+            "POST",
+            f"/v1/conversations/{segment(conversation_id)}/messages",
+            json={"text": text},
         )
         return data
 
     def events(
         self, conversation_id: str, turn_id: str, after: int = 0
     ) -> Iterator[dict[str, Any]]:
-        url = f"/v1/conversations/{conversation_id}/events"
+        url = f"/v1/conversations/{segment(conversation_id)}/events"
         params: dict[str, Any] = {"turn_id": turn_id, "after": after}
         with self.http.stream("GET", url, params=params, timeout=None) as resp:
             kind, data = "", ""

@@ -12,6 +12,7 @@ import fastapi
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 
+from loopwright.http_errors import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from skills_core.capabilities.incidents import IncidentStore
 
 from .assets import IMMUTABLE, REVALIDATE, Assets, HashedStaticFiles, content_hash
@@ -134,6 +135,9 @@ def create_app(settings: ConsoleSettings, runs: RunSource | None = None) -> fast
         dependencies=[fastapi.Depends(guard)],
     )
     app.state.console = console
+    # Every API caps its request bodies; the console's largest form (a chat message, an
+    # event's JSON) is far below this.
+    app.add_middleware(BodyLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
     assets = Assets(HERE / "static")
     app.mount("/static", HashedStaticFiles(assets, HERE / "static"), name="static")
     _handlers(app)

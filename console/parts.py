@@ -15,6 +15,7 @@ import httpx
 
 from loopwright.engine_client import EngineClient, EngineError, EngineTarget
 from loopwright.engine_client.errors import EngineNotFound, EngineRefused, EngineUnreachable
+from loopwright.url_path import segment
 
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
@@ -89,20 +90,20 @@ class SidecarApi(Part):
 
     async def skill(self, skill_id: str) -> dict[str, Any]:
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/skills/{skill_id}", what=f"skill {skill_id!r}"
+            "GET", f"/v1/skills/{segment(skill_id)}", what=f"skill {skill_id!r}"
         )
         return data
 
     async def version(self, skill_id: str, number: int) -> dict[str, Any]:
         what = f"version {number} of skill {skill_id!r}"
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/skills/{skill_id}/versions/{number}", what=what
+            "GET", f"/v1/skills/{segment(skill_id)}/versions/{number}", what=what
         )
         return data
 
     async def act(self, skill_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = await self.json(
-            "POST", f"/v1/skills/{skill_id}/{action}", json=body, what=f"skill {skill_id!r}",
+            "POST", f"/v1/skills/{segment(skill_id)}/{action}", json=body, what=f"skill {skill_id!r}",
             timeout=120.0,
         )  # fmt: skip
         return data
@@ -127,7 +128,7 @@ class AgentApi(Part):
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
         what = f"conversation {conversation_id!r}"
         data: dict[str, Any] = await self.json(
-            "GET", f"/v1/conversations/{conversation_id}", what=what
+            "GET", f"/v1/conversations/{segment(conversation_id)}", what=what
         )
         return data
 
@@ -137,13 +138,16 @@ class AgentApi(Part):
     async def post(self, conversation_id: str, text: str) -> dict[str, Any]:
         what = f"conversation {conversation_id!r}"
         data: dict[str, Any] = await self.json(
-            "POST", f"/v1/conversations/{conversation_id}/messages", json={"text": text}, what=what
+            "POST",
+            f"/v1/conversations/{segment(conversation_id)}/messages",
+            json={"text": text},
+            what=what,
         )
         return data
 
     async def events(self, conversation_id: str, after: int) -> AsyncIterator[bytes]:
         """The agent's SSE stream, relayed as is (it resumes from ``after``)."""
-        path = f"/v1/conversations/{conversation_id}/events"
+        path = f"/v1/conversations/{segment(conversation_id)}/events"
         try:
             async with self.http.stream(
                 "GET", path, params={"after": after}, timeout=httpx.Timeout(None, connect=2.0)
@@ -157,9 +161,8 @@ class AgentApi(Part):
 
 
 class EngineApi(Part):
-    """The engine: sending, cancelling and event lookups through the platform's one engine
-    client (as `loopwright send` / `runs cancel` / `runs rerun`); the event list and cron
-    schedules of the embedded engine's REST v1 over the same authorization."""
+    """The engine, only through the platform's one engine client (as `loopwright send` /
+    `runs cancel` / `runs rerun`): sending, cancelling, events and cron schedules."""
 
     name = "engine"
 
@@ -176,10 +179,10 @@ class EngineApi(Part):
         return ids
 
     async def events(self, limit: int = 20, since_iso: str | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit}
-        if since_iso:
-            params["received_after"] = since_iso
-        return list((await self.json("GET", "/v1/events", params=params))["data"])
+        rows = await engine_call(
+            self.url, self.client.events, limit=limit, received_after=since_iso
+        )
+        return list(rows)
 
     async def event(self, event_id: str) -> dict[str, Any]:
         what = f"event {event_id!r}"
@@ -195,7 +198,9 @@ class EngineApi(Part):
         await engine_call(self.url, self.client.cancel, run_id, what=f"run {run_id!r}")
 
     async def schedules(self) -> list[dict[str, Any]]:
-        return list((await self.json("GET", "/v1/schedules"))["data"])
+        if not self.client.embedded:  # real Inngest lists none: the page shows no next tick
+            return []
+        return list(await engine_call(self.url, self.client.schedules))
 
 
 async def engine_call(url: str, fn: Any, *args: Any, what: str = "", **kwargs: Any) -> Any:

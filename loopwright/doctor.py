@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
@@ -42,7 +44,7 @@ class DoctorContext:
     data_dir: Path = Path("var")
     skills_dir: Path = Path("skills_generated")
     ports: dict[str, int] = dataclasses.field(
-        default_factory=lambda: {"engine": 8288, "agent": 8289, "sidecar": 8290}
+        default_factory=lambda: {"engine": 8288, "agent": 8289, "sidecar": 8290, "console": 8291}
     )
     #: Network probes wait at most this long (an unreachable endpoint must not hang doctor).
     timeout_s: float = 3.0
@@ -64,12 +66,15 @@ def run_checks(context: DoctorContext, checks: Sequence[Check]) -> list[Finding]
     return findings
 
 
-def render(findings: Sequence[Finding]) -> str:
+def render(findings: Sequence[Finding], width: int | None = None) -> str:
+    """Each finding wrapped to the terminal (80 columns read as well as 200), continuation
+    lines under the message so the marks and areas stay a column of their own."""
+    width = max(40, width or shutil.get_terminal_size((100, 24)).columns)
     lines = []
     for f in findings:
-        lines.append(f"{MARK[f.status]}  {f.area:<10} {f.message}")
+        lines += _wrapped(f"{MARK[f.status]}  {f.area:<10} ", f.message, width)
         if f.fix and f.status in ("warn", "fail"):
-            lines.append(f"{'':16}fix: {f.fix}")
+            lines += _wrapped(f"{'':16}fix: ", f.fix, width, indent=" " * 21)
     broken = sum(1 for f in findings if f.status == "fail")
     warned = sum(1 for f in findings if f.status == "warn")
     if broken:
@@ -79,10 +84,18 @@ def render(findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
+def _wrapped(first: str, text: str, width: int, indent: str = " " * 16) -> list[str]:
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=indent,
+        break_long_words=False, break_on_hyphens=False,
+    )  # fmt: skip
+
+
 def doctor_command(
     port: Annotated[int, typer.Option(help="Engine port to check.")] = 8288,
     sidecar_port: Annotated[int, typer.Option(help="Sidecar port to check.")] = 8290,
     agent_port: Annotated[int, typer.Option(help="Agent port to check.")] = 8289,
+    console_port: Annotated[int, typer.Option(help="Web console port to check.")] = 8291,
     data_dir: Annotated[Path, typer.Option(help="Where the platform keeps its data.")] = Path(
         "var"
     ),
@@ -97,7 +110,12 @@ def doctor_command(
     context = DoctorContext(
         data_dir=data_dir,
         skills_dir=skills_dir,
-        ports={"engine": port, "agent": agent_port, "sidecar": sidecar_port},
+        ports={
+            "engine": port,
+            "agent": agent_port,
+            "sidecar": sidecar_port,
+            "console": console_port,
+        },
     )
     findings = run_checks(context, CHECKS)
     if as_json:

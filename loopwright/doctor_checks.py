@@ -284,7 +284,8 @@ def check_config(_: DoctorContext) -> Iterator[Finding]:
     """loopwright.toml validates, and each health-check signal's query answers on Prometheus."""
     from .config.checks import config_checks
 
-    yield from config_checks()
+    # Whether Prometheus is configured and answers is check_prometheus's to say, once.
+    yield from (f for f in config_checks() if f.area != "prometheus")
 
 
 #: In display order. Colleagues add checks by appending here.

@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import json
 import re
+import textwrap
 from typing import Annotated, Any
 
 import typer
@@ -167,7 +168,14 @@ def show_command(
         )
     for msg in thread:
         console.print(Text(f"{msg.at:%m-%d %H:%M} {printable(msg.skill_id)}:", style="bold"))
-        console.print(Text("  " + printable(msg.text).replace("\\n", "\n  ")))
+        # indented as a block: a line wrapped at the terminal's edge stays under its message
+        for line in printable(msg.text).replace("\\n", "\n").split("\n"):
+            under = "    " if line.startswith("- ") else "  "  # a list item's text aligned
+            wrapped = textwrap.wrap(
+                line, console.width, initial_indent="  ", subsequent_indent=under,
+                break_on_hyphens=False,
+            )  # fmt: skip
+            console.print(Text("\n".join(wrapped or [""])))
 
 
 @incidents_app.command("ack")

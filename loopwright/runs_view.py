@@ -297,9 +297,22 @@ def steps_table(steps: list[StepRecord]) -> Table:
     return table
 
 
+def rounded(value: Any) -> Any:
+    """Numbers as a person reads them: 3 significant digits below 1, 3 decimals above
+    (0.31901516500894034 -> 0.319; a timestamp keeps its seconds). `--json` has them raw."""
+    if isinstance(value, float):
+        return round(value, 3) if abs(value) >= 1 else float(f"{value:.3g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
+
+
 def _print_json(value: Any, *, indent: str) -> None:
-    """Pretty JSON, cut at a line boundary (never mid-token) with the count of what is left."""
-    lines = json.dumps(value, indent=2, default=str, ensure_ascii=False).splitlines()
+    """Pretty JSON, rounded, cut at a line boundary (never mid-token) with the count of what
+    is left."""
+    lines = json.dumps(rounded(value), indent=2, default=str, ensure_ascii=False).splitlines()
     for line in lines[:OUTPUT_LINES]:
         console.print(Text(indent + printable(line)), soft_wrap=True)
     if len(lines) > OUTPUT_LINES:

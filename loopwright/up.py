@@ -59,7 +59,7 @@ def _demo_fleet(
     argv = [
         *python_module("loopwright", "demo", "run"),
         *("--control-port", str(control_port), "--base-port", str(base_port)),
-        *("--deploy-log", str(deploy_log)),
+        *("--deploy-log", str(deploy_log), "--wired"),
     ]
     ports = [control_port]
     env = {"LOOPWRIGHT_DEPLOY_LOG": str(deploy_log)}
@@ -274,12 +274,11 @@ def up_command(
         )
         if demo:
             typer.echo(
-                "  demo:   SIMULATED fleet (`loopwright demo status`); health-check runs every "
-                "minute.\n          Try `loopwright demo inject error-burst-after-deploy "
-                "checkout` now, or `latency-spike checkout`\n          after ~4 minutes (latency "
-                "is judged against a baseline Prometheus must first collect),\n          then "
-                "`loopwright inbox --follow`: a detection, then a triage summary, at the next "
-                "minute."
+                "  demo:   SIMULATED fleet (`loopwright demo status`); health-check every minute.\n"
+                "          Try `loopwright demo inject error-burst-after-deploy checkout` now,\n"
+                "          or `latency-spike checkout` after ~4 minutes (latency is judged\n"
+                "          against a baseline Prometheus must first collect), then\n"
+                "          `loopwright inbox --follow`: a detection, then a triage summary."
             )
         typer.echo(f"  logs:   {data_dir / 'logs'}/ (request logs: --verbose)")
         code = supervisor.wait()

@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 import httpx
 
 from loopwright.http_errors import error_message
+from loopwright.url_path import segment
 
 from .errors import ReviewError, SidecarRefused
 
@@ -93,11 +94,11 @@ class SidecarPlatform:
         return body
 
     def active_source(self, skill_id: str) -> SkillSource:
-        skill = self._call("GET", f"/v1/skills/{skill_id}")
+        skill = self._call("GET", f"/v1/skills/{segment(skill_id)}")
         number = skill.get("active_version")
         if number is None:
             raise ReviewError(f"skill {skill_id!r} has no active version")
-        version = self._call("GET", f"/v1/skills/{skill_id}/versions/{number}")
+        version = self._call("GET", f"/v1/skills/{segment(skill_id)}/versions/{number}")
         source = str(version["source"])
         return SkillSource(
             skill_id, int(number), source, str(version["filename"]), opted_out(source)
@@ -105,18 +106,22 @@ class SidecarPlatform:
 
     def submit(self, skill_id: str, source: str, reason: str) -> dict[str, Any]:
         body = {"source": source, "author": "review", "reason": reason}
-        out: dict[str, Any] = self._call("POST", f"/v1/skills/{skill_id}/versions", json=body)
+        out: dict[str, Any] = self._call(
+            "POST", f"/v1/skills/{segment(skill_id)}/versions", json=body
+        )
         return out
 
     def rollback(self, skill_id: str, version: int, reason: str) -> dict[str, Any]:
         out: dict[str, Any] = self._call(
-            "POST", f"/v1/skills/{skill_id}/rollback", json={"version": version, "by": "review"}
+            "POST",
+            f"/v1/skills/{segment(skill_id)}/rollback",
+            json={"version": version, "by": "review"},
         )
         return out
 
     def approve(self, skill_id: str, version: int, by: str) -> dict[str, Any]:
         out: dict[str, Any] = self._call(
-            "POST", f"/v1/skills/{skill_id}/approve", json={"version": version, "by": by}
+            "POST", f"/v1/skills/{segment(skill_id)}/approve", json={"version": version, "by": by}
         )
         return out
 
@@ -134,7 +139,7 @@ class SidecarPlatform:
 
     def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]:
         out: dict[str, Any] = self._call(
-            "DELETE", f"/v1/shadows/{proposal_id}", params={"reason": reason[:500]}
+            "DELETE", f"/v1/shadows/{segment(proposal_id)}", params={"reason": reason[:500]}
         )
         return out
 

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from skills_core.capabilities.llm_variables import lookup, with_current_names
+
 from .messages import CapabilityMessages
 from .outcomes import IncidentSource, NoIncidents
 from .platform import SidecarPlatform
@@ -41,14 +43,13 @@ def inbox_publisher(caps_path: Path | str) -> Any:
 
 
 def rewriter_from_env(env: dict[str, str] | None = None) -> Rewriter | None:
-    """The LLM path's model: LOOPWRIGHT_REVIEW_LLM_* or the agent's LOOPWRIGHT_LLM_*."""
-    env = dict(os.environ if env is None else env)
-    base = env.get("LOOPWRIGHT_REVIEW_LLM_BASE_URL") or env.get("LOOPWRIGHT_LLM_BASE_URL")
-    model = env.get("LOOPWRIGHT_REVIEW_LLM_MODEL") or env.get("LOOPWRIGHT_LLM_MODEL")
+    """The LLM path's model: LOOPWRIGHT_LLM_REVIEW_* or every role's LOOPWRIGHT_LLM_* (the
+    old LOOPWRIGHT_REVIEW_LLM_* still work, with a deprecation line)."""
+    env = with_current_names(os.environ if env is None else env)
+    base, model = lookup(env, "BASE_URL", "review"), lookup(env, "MODEL", "review")
     if not base or not model:
         return None
-    key = env.get("LOOPWRIGHT_REVIEW_LLM_API_KEY") or env.get("LOOPWRIGHT_LLM_API_KEY") or ""
-    return OpenAIRewriter(base, model, key)
+    return OpenAIRewriter(base, model, lookup(env, "API_KEY", "review"))
 
 
 def build_review(

@@ -18,6 +18,7 @@ import typer
 
 from loopwright.config import core_constants, load_config
 from loopwright.http_errors import error_message
+from loopwright.url_path import segment
 from sidecar.facade.text import printable
 from skills_core.classify import CORE_SKILLS_DIR
 
@@ -110,10 +111,10 @@ def show(
     validation report and source."""
     api = Api(url)
     if version is not None:
-        data = api.json("GET", f"/v1/skills/{skill_id}/versions/{version}")
+        data = api.json("GET", f"/v1/skills/{segment(skill_id)}/versions/{version}")
         emit(data, as_json, version_detail(skill_id, data))
         return
-    data = api.json("GET", f"/v1/skills/{skill_id}")
+    data = api.json("GET", f"/v1/skills/{segment(skill_id)}")
     emit(data, as_json, skill_history(data))
 
 
@@ -174,7 +175,7 @@ def diff(
 ) -> None:
     """Unified diff between two versions."""
     query = "&".join(f"{k}={v}" for k, v in (("from", start), ("to", end)) if v is not None)
-    typer.echo(Api(url).call("GET", f"/v1/skills/{skill_id}/diff?{query}").text, nl=False)
+    typer.echo(Api(url).call("GET", f"/v1/skills/{segment(skill_id)}/diff?{query}").text, nl=False)
 
 
 def _outcome(data: dict[str, Any], as_json: bool) -> None:
@@ -194,7 +195,7 @@ def approve(
 ) -> None:
     """Approve a version awaiting approval: it goes live."""
     body = {"version": version, "by": by}
-    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/approve", body), as_json)
+    _outcome(Api(url).json("POST", f"/v1/skills/{segment(skill_id)}/approve", body), as_json)
 
 
 @skills_app.command("reject")
@@ -210,7 +211,7 @@ def reject(
 ) -> None:
     """Reject a version awaiting approval: it never runs."""
     body = {"version": version, "by": by, "reason": reason}
-    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/reject", body), as_json)
+    _outcome(Api(url).json("POST", f"/v1/skills/{segment(skill_id)}/reject", body), as_json)
 
 
 @skills_app.command("rollback")
@@ -231,7 +232,7 @@ def rollback(
     if version is None:
         raise typer.BadParameter("which version? e.g. --version 1", param_hint="--version")
     body = {"version": version, "by": by}
-    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/rollback", body), as_json)
+    _outcome(Api(url).json("POST", f"/v1/skills/{segment(skill_id)}/rollback", body), as_json)
 
 
 @skills_app.command("pause")
@@ -239,7 +240,7 @@ def pause(
     skill_id: str, by: ByOption = "human", url: UrlOption = DEFAULT_URL, as_json: JsonOption = False
 ) -> None:
     """Stop new runs (runs in flight finish)."""
-    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/pause", {"by": by}), as_json)
+    _outcome(Api(url).json("POST", f"/v1/skills/{segment(skill_id)}/pause", {"by": by}), as_json)
 
 
 @skills_app.command("resume")
@@ -247,7 +248,7 @@ def resume(
     skill_id: str, by: ByOption = "human", url: UrlOption = DEFAULT_URL, as_json: JsonOption = False
 ) -> None:
     """Take new runs again."""
-    _outcome(Api(url).json("POST", f"/v1/skills/{skill_id}/resume", {"by": by}), as_json)
+    _outcome(Api(url).json("POST", f"/v1/skills/{segment(skill_id)}/resume", {"by": by}), as_json)
 
 
 def sidecar_command(

@@ -23,6 +23,7 @@ from loopwright.engine_client import EngineClient, EngineError, EngineTarget
 from loopwright.ledger import LedgerReader
 from loopwright.ledger.middleware import LedgerRecorder
 from loopwright.ledger.retention import Retention, retention_days
+from loopwright.replay_quiet_log import ReplayQuietLog
 from loopwright.store import open_store
 from skills_core.capabilities.incidents import IncidentStore, incident_policy
 from skills_core.capabilities.ledger import LedgerView
@@ -90,7 +91,7 @@ class Sidecar:
             api_base_url=settings.engine_url,
             event_api_base_url=settings.engine_url,
             logger=logging.getLogger("loopwright.sidecar.sdk"),
-            middleware=[self.ledger.middleware],
+            middleware=[self.ledger.middleware, ReplayQuietLog],
         )
         # Every process that runs skill code starts through this launcher: boxed by
         # bubblewrap + namespaces + seccomp, or — said at start-up and in `skills list` — not.

@@ -52,9 +52,10 @@ def doctor(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
         "LOOPWRIGHT_SLACK_BOT_TOKEN": "",
         "LOOPWRIGHT_SLACK_WEBHOOK_URL": "",
     }
-    ports = [str(free_port()) for _ in range(3)]
+    ports = [str(free_port()) for _ in range(4)]
     argv = ["doctor", "--data-dir", str(tmp_path / "var"), "--skills-dir", str(tmp_path / "s")]
-    argv += ["--port", ports[0], "--agent-port", ports[1], "--sidecar-port", ports[2], *args]
+    argv += ["--port", ports[0], "--agent-port", ports[1], "--sidecar-port", ports[2]]
+    argv += ["--console-port", ports[3], *args]
     result = runner.invoke(app, argv, env={**base, **env})
     return result.exit_code, result.output
 
@@ -66,6 +67,17 @@ def test_a_fresh_setup_has_warnings_but_nothing_broken(tmp_path: Path) -> None:
     assert "Slack not configured: messages go to the inbox" in out
     assert "fix: set LOOPWRIGHT_PROMETHEUS_URL" in out
     assert "no model for the agent role" in out
+
+
+def test_read_at_80_columns_each_thing_is_said_once(tmp_path: Path) -> None:
+    code, out = doctor(tmp_path, {"COLUMNS": "80"})
+    assert code == 0, out
+    long = [line for line in out.splitlines() if len(line) > 80]
+    assert all(" " not in line.strip() for line in long), out  # only a path kept whole
+    # the config check and the Prometheus check both knew it was unset: one warning
+    assert out.count("warn  prometheus") == 1, out
+    assert "LOOPWRIGHT_SLACK_CHANNEL\n                     (or LOOPWRIGHT_SLACK_WEBHOOK_URL)" in out
+    assert "console port" in out  # `up` serves the console too
 
 
 def test_json_lists_every_finding(tmp_path: Path) -> None:

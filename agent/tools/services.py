@@ -17,6 +17,7 @@ from agent.errors import ServiceUnavailable, ToolFailed
 from loopwright.engine_client import EngineClient as SharedEngineClient
 from loopwright.engine_client import EngineError, EngineTarget, EngineUnreachable
 from loopwright.http_errors import error_message
+from loopwright.url_path import segment
 
 from .base import CALL_KEY
 
@@ -70,17 +71,19 @@ class SidecarClient(_Service):
         return _data(self.request("GET", "/v1/skills"))
 
     def skill(self, skill_id: str) -> Any:
-        return _data(self.request("GET", f"/v1/skills/{skill_id}"))
+        return _data(self.request("GET", f"/v1/skills/{segment(skill_id)}"))
 
     def version(self, skill_id: str, version: int) -> Any:
-        return _data(self.request("GET", f"/v1/skills/{skill_id}/versions/{version}"))
+        return _data(self.request("GET", f"/v1/skills/{segment(skill_id)}/versions/{version}"))
 
     def write(self, skill_id: str, source: str, reason: str) -> dict[str, Any]:
         body = {"source": source, "author": "agent", "reason": reason}
         key = CALL_KEY.get()
         headers = {"Idempotency-Key": key} if key else {}
         data: dict[str, Any] = _data(
-            self.request("POST", f"/v1/skills/{skill_id}/versions", json=body, headers=headers)
+            self.request(
+                "POST", f"/v1/skills/{segment(skill_id)}/versions", json=body, headers=headers
+            )
         )
         return data
 
@@ -88,7 +91,9 @@ class SidecarClient(_Service):
         self, skill_id: str, fn_id: str, event: dict[str, Any] | None, mode: str
     ) -> dict[str, Any]:
         body = {"fn_id": fn_id, "event": event, "mode": mode}
-        data: dict[str, Any] = _data(self.request("POST", f"/v1/skills/{skill_id}/test", json=body))
+        data: dict[str, Any] = _data(
+            self.request("POST", f"/v1/skills/{segment(skill_id)}/test", json=body)
+        )
         return data
 
 

@@ -165,6 +165,26 @@ class SignalsSection(_Section):
     )
 
 
+class IncidentsSection(_Section):
+    """The incidents' lifecycle (skills_core/capabilities/incidents): unset, its defaults."""
+
+    resolve_after: int | None = setting(
+        None, "LOOPWRIGHT_INCIDENT_RESOLVE_AFTER",
+        "Consecutive normal checks that resolve an open incident (default 3)",
+    )  # fmt: skip
+    reopen_within_minutes: float | None = setting(
+        None, "LOOPWRIGHT_INCIDENT_REOPEN_WITHIN_MINUTES",
+        "A resolved incident that turns bad again this soon reopens (default 60)",
+    )  # fmt: skip
+
+    @pydantic.field_validator("resolve_after", "reopen_within_minutes")
+    @classmethod
+    def _at_least_one(cls, value: float | None) -> float | None:
+        if value is not None and value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+
 _SOURCES: contextvars.ContextVar[tuple[Mapping[str, str], Path | None]] = contextvars.ContextVar(
     "loopwright_config_sources"
 )
@@ -180,6 +200,7 @@ class LoopwrightConfig(BaseSettings):
     slack: SlackSection = SlackSection()
     services: ServicesSection = ServicesSection()
     signals: SignalsSection = SignalsSection()
+    incidents: IncidentsSection = IncidentsSection()
 
     @classmethod
     def settings_customise_sources(

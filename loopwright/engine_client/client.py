@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from loopwright.url_path import segment
+
 from .errors import EngineError, EngineNotFound, EngineRefused, EngineUnreachable, NotOffered
 from .target import EngineTarget
 
@@ -104,20 +106,34 @@ class EngineClient:
                 "invoking a function by REST",
                 "send the event that triggers it (`loopwright send EVENT --data JSON`)",
             )
-        body = self._json("POST", f"/invoke/{slug}", json={"data": data})
+        body = self._json("POST", f"/invoke/{segment(slug)}", json={"data": data})
         return str(body["id"])
 
     def cancel(self, run_id: str) -> None:
-        self._json("DELETE", f"/v1/runs/{run_id}", what=f"run {run_id}")
+        self._json("DELETE", f"/v1/runs/{segment(run_id)}", what=f"run {run_id}")
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return _object(self._json("GET", f"/v1/runs/{run_id}", what=f"run {run_id}"))
+        return _object(self._json("GET", f"/v1/runs/{segment(run_id)}", what=f"run {run_id}"))
 
     def event(self, event_id: str) -> dict[str, Any]:
-        return _object(self._json("GET", f"/v1/events/{event_id}", what=f"event {event_id}"))
+        return _object(
+            self._json("GET", f"/v1/events/{segment(event_id)}", what=f"event {event_id}")
+        )
+
+    def events(self, *, limit: int = 20, received_after: str | None = None) -> list[dict[str, Any]]:
+        """Recent events, newest first (``GET /v1/events``: Inngest's documented REST API)."""
+        params: dict[str, Any] = {"limit": limit}
+        if received_after:
+            params["received_after"] = received_after
+        return _rows(self._json("GET", "/v1/events", params=params))
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Cron schedules and their next ticks (the embedded engine's; Inngest has none)."""
+        self._embedded_only("cron schedules", "see each function's cron in Inngest's dashboard")
+        return _rows(self._json("GET", "/v1/schedules"))
 
     def event_runs(self, event_id: str) -> list[dict[str, Any]]:
-        return _rows(self._json("GET", f"/v1/events/{event_id}/runs"))
+        return _rows(self._json("GET", f"/v1/events/{segment(event_id)}/runs"))
 
     def runs(
         self, *, function: str | None = None, status: str | None = None, limit: int = 20
@@ -131,14 +147,14 @@ class EngineClient:
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         """One run's step timeline (the embedded engine's; Inngest shows it in its UI)."""
         self._embedded_only("a run's step timeline", "open the run in Inngest's dashboard")
-        return _rows(self._json("GET", f"/v1/runs/{run_id}/steps", what=f"run {run_id}"))
+        return _rows(self._json("GET", f"/v1/runs/{segment(run_id)}/steps", what=f"run {run_id}"))
 
     def resolve_function(self, name: str) -> str:
         """A skill or function id → the engine's slug (``<app>-<id>``); unknown names pass
         through unchanged."""
         self._embedded_only("listing apps", "pass the function's full slug")
         for app in _rows(self._json("GET", "/v1/apps")):
-            for fn in self._json("GET", f"/v1/apps/{app['name']}/functions"):
+            for fn in self._json("GET", f"/v1/apps/{segment(app['name'])}/functions"):
                 if name in (fn["slug"], fn["slug"].removeprefix(f"{app['name']}-")):
                     return str(fn["slug"])
         return name

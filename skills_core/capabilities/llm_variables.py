@@ -3,10 +3,12 @@
     LOOPWRIGHT_LLM_{BASE_URL,API_KEY,MODEL,FALLBACK_MODEL}            every role
     LOOPWRIGHT_LLM_<ROLE>_{BASE_URL,API_KEY,MODEL,FALLBACK_MODEL,     one role: AGENT, CRITIC,
                            FALLBACK_BASE_URL,FALLBACK_API_KEY}        CLASSIFIER, SKILLS
+    LOOPWRIGHT_LLM_REVIEW_{BASE_URL,API_KEY,MODEL}                    the review's rewrites
 
-The agent (agent, critic, classifier) and the skills' ``llm`` capability (skills; its
-``classify`` calls use the classifier's model when one is set) read these through
-``with_current_names``, which also accepts the older names, each with one deprecation line.
+The agent (agent, critic, classifier), the skills' ``llm`` capability (skills; its
+``classify`` calls use the classifier's model when one is set) and the weekly review (review)
+read these through ``with_current_names``, which also accepts the older names, each with one
+deprecation line.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Mapping
 
 log = logging.getLogger("loopwright.config")
-ROLES = ("agent", "critic", "classifier", "skills")
+ROLES = ("agent", "critic", "classifier", "skills", "review")
 FAMILY = "LOOPWRIGHT_LLM_"
 _FIELDS = (
     "BASE_URL",
@@ -26,11 +28,18 @@ _FIELDS = (
     "FALLBACK_API_KEY",
 )
 #: Old name → new name.
-DEPRECATED = {
-    f"LOOPWRIGHT_{role}_{field}": f"{FAMILY}{role}_{field}"
-    for role in ("AGENT", "CRITIC", "CLASSIFIER")
-    for field in _FIELDS
-} | {"LOOPWRIGHT_LLM_MODEL_CLASSIFIER": f"{FAMILY}CLASSIFIER_MODEL"}
+DEPRECATED = (
+    {
+        f"LOOPWRIGHT_{role}_{field}": f"{FAMILY}{role}_{field}"
+        for role in ("AGENT", "CRITIC", "CLASSIFIER")
+        for field in _FIELDS
+    }
+    | {"LOOPWRIGHT_LLM_MODEL_CLASSIFIER": f"{FAMILY}CLASSIFIER_MODEL"}
+    | {
+        f"LOOPWRIGHT_REVIEW_LLM_{field}": f"{FAMILY}REVIEW_{field}"
+        for field in ("BASE_URL", "API_KEY", "MODEL")
+    }
+)
 _warned: set[str] = set()
 
 

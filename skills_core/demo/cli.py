@@ -74,6 +74,12 @@ def run_command(
     seconds: Annotated[
         float | None, typer.Option(hidden=True, help="Stop after this long (tests).")
     ] = None,
+    wired: Annotated[
+        bool,
+        typer.Option(
+            hidden=True, help="Started by `loopwright up`, which wires the platform to it."
+        ),
+    ] = False,
 ) -> None:
     """Run the SIMULATED fleet until Ctrl-C."""
     schedule = () if overnight == "off" else (overnight_spike(overnight, overnight_service),)
@@ -95,7 +101,7 @@ def run_command(
                 prometheus_url = stack.enter_context(server).url
             except (PrometheusMissing, RuntimeError) as err:
                 console.print(f"[yellow]{err}[/]; continuing without Prometheus")
-        _print_banner(fleet, prometheus_url, schedule)
+        _print_banner(fleet, prometheus_url, schedule, wired=wired)
         # SIGTERM (`loopwright up` stopping its children) ends the run like Ctrl-C, so the
         # ExitStack stops Prometheus instead of leaving it orphaned.
         stop = threading.Event()
@@ -107,7 +113,9 @@ def run_command(
     console.print("demo fleet stopped")
 
 
-def _print_banner(fleet: Fleet, prometheus_url: str | None, schedule: tuple[Any, ...]) -> None:
+def _print_banner(
+    fleet: Fleet, prometheus_url: str | None, schedule: tuple[Any, ...], *, wired: bool
+) -> None:
     console.print("[bold yellow]SIMULATED demo fleet[/] — these are not real services.")
     table = Table("service", "version", "metrics")
     for item in fleet.status()["services"]:
@@ -118,6 +126,8 @@ def _print_banner(fleet: Fleet, prometheus_url: str | None, schedule: tuple[Any,
     console.print(f"deploy log: {fleet.deploy_log.path}")
     for item in schedule:
         console.print(f"scheduled:  {item.kind} on {item.service} daily at {item.at:%H:%M}")
+    if wired:  # `up` set these itself and says what to try: exports would only mislead
+        return
     console.print("\nPoint the capabilities at it:")
     console.print(f"  export LOOPWRIGHT_METRICS_SOURCES='{json.dumps(sources)}'", soft_wrap=True)
     console.print(f"  export LOOPWRIGHT_DEPLOY_LOG={fleet.deploy_log.path}")

@@ -96,3 +96,30 @@ def test_threads_and_paging(tmp_path: Path, store: CapabilityStore) -> None:
     assert [m.text for m in read_inbox(store, thread_key="inc-1")] == ["m0", "m2"]
     assert [m.text for m in read_inbox(store, after_id=reply.id)] == ["m3"]
     assert [m.text for m in read_inbox(store, limit=1)] == ["m0"]
+
+
+def test_an_incidents_thread_reads_at_80_columns(tmp_path: Path, store: CapabilityStore) -> None:
+    from loopwright.store import open_store
+    from skills_core.capabilities.incidents import IncidentStore, Observation
+
+    platform = str(tmp_path / "platform.db")
+    seen = Observation("checkout", "critical", ("error_rate",), "errors", 1.7e9, 1.7e9 + 60)
+    incident_id = IncidentStore(open_store(platform)).observe(seen)["incident"]["id"]
+    summary = (
+        "Evidence:\n- E1 deploy checkout v2.14.1 (after v2.14.0) by demo-bot 1 min before the onset"
+    )
+    NotifyService(make_settings(tmp_path), store).post(
+        grant(notify={"channels": ["slack"]}),
+        PostRequest(channel="slack", text=summary, dedupe_key="t", thread_key=incident_id),
+    )
+    out = CliRunner().invoke(
+        app, ["incidents", "show", incident_id, "--store", platform, "--inbox", str(store.url)],
+        env={"COLUMNS": "80"},
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, out.output
+    # a wrapped line stays under its message, a list item's under its text
+    assert "  Evidence:" in lines
+    assert "  - E1 deploy checkout v2.14.1 (after v2.14.0) by demo-bot 1 min before the" in lines
+    assert "    onset" in lines

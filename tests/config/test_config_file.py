@@ -41,6 +41,9 @@ model = "big"
 
 [llm.critic]
 model = "other"
+
+[incidents]
+resolve_after = 5
 """
 
 
@@ -83,6 +86,7 @@ def test_the_file_is_found_through_loopwright_config(toml: Path) -> None:
         ('[engine]\nkind = "dev"\n', "engine.kind (or $LOOPWRIGHT_ENGINE_KIND)"),
         ("[services]\nwatch = 3\n", "services.watch (or $LOOPWRIGHT_WATCH_SERVICES)"),
         ("[metrics\n", "loopwright.toml"),
+        ("[incidents]\nresolve_after = 0\n", "incidents.resolve_after (or $LOOPWRIGHT_INCIDENT"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_key(tmp_path: Path, text: str, complaint: str) -> None:
@@ -104,6 +108,8 @@ def test_the_file_reaches_child_processes_as_variables_and_variables_still_win(
     assert "LOOPWRIGHT_SLACK_CHANNEL" not in added
     assert environ["LOOPWRIGHT_WATCH_SERVICES"] == "checkout,payments"
     assert load_config(environ=environ).services.watch == ["checkout", "payments"]
+    assert environ["LOOPWRIGHT_INCIDENT_RESOLVE_AFTER"] == "5"  # the incidents' policy reads it
+    assert "LOOPWRIGHT_INCIDENT_REOPEN_WITHIN_MINUTES" not in environ  # unset: its default
 
 
 def test_every_key_has_one_distinct_variable_and_a_description() -> None:

@@ -170,6 +170,17 @@ class EngineAPI:
         data: list[dict[str, Any]] = self._data(self.http.get(f"/v1/events/{internal_id}/runs"))
         return data
 
+    def completed_run(self, internal_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        """The first run the event started, once Completed (an AssertionError after
+        ``timeout_s``: polled, since the run happens in another process)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            runs = self.event_runs(internal_id)
+            if runs and runs[0]["status"] == "Completed":
+                return runs[0]
+            time.sleep(0.05)
+        raise AssertionError(f"the run of event {internal_id} did not complete")
+
     # --- runs -----------------------------------------------------------------------------
     def run(self, run_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._data(self.http.get(f"/v1/runs/{run_id}"))

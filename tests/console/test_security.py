@@ -206,3 +206,30 @@ def test_a_review_decision_without_the_csrf_token_changes_no_proposal(
     resp = client.post("/review/proposals/p-nope/reject", data={"csrf": csrf[1]})
     assert resp.status_code == 303
     assert "Not rejected" in client.get("/review").text  # names the unknown proposal
+
+
+def test_junk_ids_are_not_found_never_a_500_nor_another_route(
+    console: ConsoleServer, sidecar: RecordingApi
+) -> None:
+    client = console.login()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/skills/evil-skill").text)
+    assert csrf
+    before = len(sidecar.requests)
+    # a control character made the HTTP client raise (a 500); a '?' reached another query
+    for junk in ("%00", "a%01b", "evil-skill%3Fv%3D1", "evil-skill%23x"):
+        assert client.get(f"/skills/{junk}").status_code == 404, junk
+        assert client.get(f"/chat/{junk}").status_code in (404, 503), junk
+        resp = client.post(f"/skills/{junk}/pause", data={"csrf": csrf[1]})
+        assert resp.status_code < 500, junk
+        for action in ("cancel", "rerun"):
+            resp = client.post(f"/runs/{junk}/{action}", data={"csrf": csrf[1]})
+            assert resp.status_code < 500, (junk, action)
+    reached = [path for _, path, _ in sidecar.requests[before:]]
+    assert "/v1/skills/evil-skill" not in reached and "/v1/skills/evil-skill/pause" not in reached
+
+
+def test_an_oversized_body_is_refused_naming_the_limit(console: ConsoleServer) -> None:
+    client = console.login()
+    resp = client.post("/chat", data={"text": "x" * (5 * 1024 * 1024)})
+    assert resp.status_code == 413
+    assert resp.json()["error"]["message"] == "the request body is 5.0 MB; the limit is 1.0 MB"

@@ -67,3 +67,9 @@ def test_run_prints_where_everything_is(tmp_path: Path) -> None:
     assert "SIMULATED demo fleet" in result.output
     assert "LOOPWRIGHT_METRICS_SOURCES" in result.output and str(log) in result.output
     assert "demo fleet stopped" in result.output and log.exists()
+    # under `up` (which wires the platform itself) no export hints: they would mislead
+    wired = runner.invoke(
+        demo_app, [*args, "--deploy-log", str(log), "--seconds", "0.2", "--wired"]
+    )
+    assert wired.exit_code == 0, wired.output
+    assert "SIMULATED demo fleet" in wired.output and "export" not in wired.output

@@ -173,6 +173,7 @@ def test_up_demo_wires_the_core_skills_sources_to_the_fleet(tmp_path: Path) -> N
     fleet = next(c for c in components if c.name == "demo-fleet")
     assert fleet.health_url == "http://127.0.0.1:4/status"
     assert "--prometheus" in fleet.argv
+    assert "--wired" in fleet.argv  # its banner leaves out the exports `up` has set itself
     # Prometheus keeps its data under the data dir: the baseline survives restarts.
     data = fleet.argv[list(fleet.argv).index("--prometheus-data") + 1]
     assert data == str(tmp_path / "demo" / "prometheus")

@@ -65,6 +65,12 @@ def test_invoke_then_cancel(synced: EngineClient) -> None:
     }  # fmt: skip
 
 
+def test_events_and_schedules_are_read_signed(synced: EngineClient) -> None:
+    (event_id,) = synced.send("ec/echo", {"n": 11})
+    assert event_id in [e.get("internal_id") or e.get("id") for e in synced.events(limit=50)]
+    assert isinstance(synced.schedules(), list)
+
+
 def test_unknown_runs_are_not_found(synced: EngineClient) -> None:
     with pytest.raises(EngineNotFound, match="run 01ARZ3NDEKTSV4RRFFQ69G5FAV not found"):
         synced.run("01ARZ3NDEKTSV4RRFFQ69G5FAV")
@@ -79,6 +85,7 @@ def test_on_real_inngest_engine_only_features_are_refused_before_any_request() -
             lambda: client.invoke("app-fn", {}),
             lambda: client.runs(function="app-fn"),
             lambda: client.steps("01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+            client.schedules,
         ):
             with pytest.raises(NotOffered, match="not offered by real Inngest"):
                 call()
@@ -94,6 +101,4 @@ def first_run(client: EngineClient, event_id: str) -> dict[str, Any]:
 
 
 def _events(client: EngineClient) -> list[dict[str, object]]:
-    resp = client._request("GET", "/v1/events", params={"limit": 50})
-    rows: list[dict[str, object]] = resp.json()["data"]
-    return rows
+    return list(client.events(limit=50))

@@ -137,3 +137,15 @@ def test_the_cli_lists_shows_acks_and_silences(tmp_path: object) -> None:
     assert ok.exit_code == 0 and "silenced until" in ok.output
     listed = runner.invoke(app, ["incidents", "--store", path], env={"COLUMNS": "100"})
     assert "silenced: checkout" in listed.output
+
+
+def test_the_policy_is_read_from_its_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skills_core.capabilities.incidents import incident_policy
+
+    # loopwright.toml's [incidents] reaches the sidecar as these (tests/config)
+    monkeypatch.setenv("LOOPWRIGHT_INCIDENT_RESOLVE_AFTER", "5")
+    monkeypatch.setenv("LOOPWRIGHT_INCIDENT_REOPEN_WITHIN_MINUTES", "30")
+    assert incident_policy() == Policy(resolve_after=5, reopen_within_s=1800)
+    monkeypatch.setenv("LOOPWRIGHT_INCIDENT_RESOLVE_AFTER", "0")
+    with pytest.raises(ValueError, match="LOOPWRIGHT_INCIDENT_RESOLVE_AFTER='0': must be at least"):
+        incident_policy()

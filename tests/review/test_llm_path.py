@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from review import proposals
 from review.rewrite import OpenAIRewriter
 from review.runner import Review
@@ -73,3 +75,22 @@ def test_rewrite_that_never_validates_is_dropped_never_promoted(seeded: Any) -> 
     assert all(call[0] != "submit" for call in platform.calls)
     assert platform.active == 1
     assert "rewrite" in data["markdown"] and "gate: fail" in data["markdown"]
+
+
+def test_the_review_role_is_one_of_the_llm_family_and_the_old_names_still_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from review.surfaces import rewriter_from_env
+
+    family = {"LOOPWRIGHT_LLM_BASE_URL": "http://127.0.0.1:9/v1", "LOOPWRIGHT_LLM_MODEL": "m"}
+    assert rewriter_from_env({}) is None
+    assert rewriter_from_env(family) is not None
+    own = {**family, "LOOPWRIGHT_LLM_REVIEW_MODEL": "reviewer"}
+    assert isinstance(rewriter := rewriter_from_env(own), OpenAIRewriter)
+    assert rewriter.model == "reviewer"
+    with caplog.at_level("WARNING", logger="loopwright.config"):
+        old = rewriter_from_env({**family, "LOOPWRIGHT_REVIEW_LLM_MODEL": "old-name"})
+    assert isinstance(old, OpenAIRewriter) and old.model == "old-name"
+    assert (
+        "LOOPWRIGHT_REVIEW_LLM_MODEL is deprecated: use LOOPWRIGHT_LLM_REVIEW_MODEL" in caplog.text
+    )

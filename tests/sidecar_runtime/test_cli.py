@@ -84,6 +84,11 @@ def test_pause_resume_and_rollback(harness: Harness) -> None:
 def test_exit_codes(harness: Harness) -> None:
     code, out = cli(harness, "show", "no-such-skill")
     assert code == 1 and "404" in out
+    # an id is one path segment: a control character is a 404 (not a traceback), a '?'
+    # starts no query (the skill behind it is not shown)
+    for junk in ("a\x01b", "cli-poster?x=1", "cli-poster#x"):
+        code, out = cli(harness, "show", junk)
+        assert code == 1 and "404" in out, junk
     code, out = cli(harness, "rollback", "cli-poster", "2")  # rejected: refused
     assert code == 1 and "409" in out
     code, out = cli(harness, "rollback", "cli-poster")  # which version?

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
             value = ctx.step.run("fetch", flaky)
             ctx.step.run("post", lambda: "posted")
-            return {"value": value, "note": "line one\n\x1b[2Jforged"}
+            return {"value": value, "ratio": 2 / 3, "note": "line one\n\x1b[2Jforged"}
 
         server = SdkServer()
         inngest.fast_api.serve(server.fastapi, client, [watch, recorder.listener(client)])
@@ -54,15 +53,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         with server.running():
             assert api.sync(f"{server.origin}/api/inngest")["ok"]
             (event_id,) = client.send_sync(inngest.Event(name="views/go"))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                runs = api.event_runs(event_id)
-                if runs and runs[0]["status"] == "Completed":
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError("the run did not complete")
-            yield store_path, runs[0]["run_id"], engine.url
+            yield store_path, api.completed_run(event_id)["run_id"], engine.url
         api.close()
 
 
@@ -112,6 +103,9 @@ def test_runs_show_prints_a_readable_timeline(finished_run: tuple[str, str, str]
     assert out.index("fetch") < out.index("post")
     assert "first try fails" in out  # the retried step's error, from the ledger
     assert '"value": 42' in out  # the output, pretty, never cut mid-token
+    assert '"ratio": 0.667,' in out  # rounded for reading; --json keeps it raw
+    raw = runner.invoke(app, ["runs", "show", run_id, "--store", store, "--json"])
+    assert json.loads(raw.output)["output"]["ratio"] == 2 / 3
     assert "\x1b" not in out and "[2Jforged" in out  # a skill's escapes are shown, not run
 
 
