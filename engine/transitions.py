@@ -34,9 +34,9 @@ from .registry import Registered, Snapshot
 MAX_TIMEOUT_MS = 365 * 24 * 3600 * 1000
 _NO_RECURSION = {FUNCTION_FAILED, FUNCTION_FINISHED}
 # Cancel rules an incoming event may match. CROSS JOIN keeps SQLite from starting at the runs
-# side (runs_by_status), which would visit every running run for every event: with 1,000 runs
-# in flight that scan cost more than the rest of the event's ingest. From the rules' side it
-# visits only rules waiting for this event name.
+# side (runs_by_status), which visits every running run for every event (30,036 SQLite
+# instructions per event with 5,000 runs in flight, 96 from the rules' side, which visits only
+# the rules waiting for this event name).
 CANCEL_RULES_FOR_EVENT = (
     "SELECT c.run_id, c.expr, r.events FROM cancel_rules c CROSS JOIN runs r"
     " ON r.run_id = c.run_id"
