@@ -566,14 +566,22 @@ def rate_in(times_ns: list[int], start_ns: int, end_ns: int) -> float:
 
 
 async def engine_closed_loop(
-    c: Cluster, concurrency: int, steps: int, warm_s: float, window_s: float, fn: str = "seq"
+    c: Cluster,
+    concurrency: int,
+    steps: int,
+    warm_s: float,
+    window_s: float,
+    fn: str = "seq",
+    timings: bool = True,
 ) -> dict[str, Any]:
     """Keep `concurrency` runs of `fn` (`steps` trivial steps each) in flight: start them in one
     burst, and start a new one for each that finishes (in batches of concurrency/10). Returns
     steps/s inside a `window_s` window that opens `warm_s` after the burst. The runs still in
-    flight at the end are abandoned: stop the cluster afterwards."""
+    flight at the end are abandoned: stop the cluster afterwards. `timings=False` leaves the
+    app's per-call timing records off (then `in_app_ms` and `turnaround_ms` are NaN), for
+    comparisons with an app that runs without them."""
     await c.quiesce()
-    await c.app_reset(timings=True)
+    await c.app_reset(timings=timings)
     counter = f"{fn}-done"
 
     def events(k: int) -> list[dict[str, Any]]:

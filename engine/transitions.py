@@ -33,6 +33,15 @@ from .registry import Registered, Snapshot
 
 MAX_TIMEOUT_MS = 365 * 24 * 3600 * 1000
 _NO_RECURSION = {FUNCTION_FAILED, FUNCTION_FINISHED}
+# Cancel rules an incoming event may match. CROSS JOIN keeps SQLite from starting at the runs
+# side (runs_by_status), which visits every running run for every event (30,036 SQLite
+# instructions per event with 5,000 runs in flight, 96 from the rules' side, which visits only
+# the rules waiting for this event name).
+CANCEL_RULES_FOR_EVENT = (
+    "SELECT c.run_id, c.expr, r.events FROM cancel_rules c CROSS JOIN runs r"
+    " ON r.run_id = c.run_id"
+    " WHERE c.event_name = ? AND c.run_id < ? AND c.expires_at > ? AND r.status = 'Running'"
+)
 
 
 @dataclasses.dataclass
@@ -133,9 +142,7 @@ class Tx:
 
     def _match_cancel_rules(self, event: dict[str, Any], internal_id: str) -> None:
         rows = self.conn.execute(
-            "SELECT c.run_id, c.expr, r.events FROM cancel_rules c JOIN runs r USING (run_id)"
-            " WHERE c.event_name = ? AND c.run_id < ? AND c.expires_at > ? AND r.status = 'Running'",
-            (event["name"], internal_id, self.now),
+            CANCEL_RULES_FOR_EVENT, (event["name"], internal_id, self.now)
         ).fetchall()
         for run_id, expr, run_events in rows:
             trigger = jsonio.loads(run_events)[0]
