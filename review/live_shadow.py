@@ -4,7 +4,8 @@ The sidecar runs the candidate beside the active version on the same triggers
 (``sidecar/shadowing.py``); both are recorded by the same ledger middleware, the candidate
 under ``<skill>:shadow:<proposal>`` (``loopwright/ledger/shadow.py``). A shadow run and an
 active run pair when they answered the same trigger: the same event id, or the same cron
-schedule in the same minute. Each decision of the active run is compared with the shadow
+schedule's tick (the active run of the same function and schedule that started nearest, within
+``CRON_PAIR_S``: both fire on the same tick, one may wait in the queue a little longer). Each decision of the active run is compared with the shadow
 run's decision for the same subject (none: the candidate stayed silent, ``normal``), through
 ``gate.shadow_compare``. A shadow run that failed where its active partner completed is the
 candidate's error. A shadow run whose partner has not finished waits for the next review.
@@ -27,6 +28,8 @@ from .gate import ShadowResult, shadow_compare
 
 #: How far around the shadow's runs the active version's partners are looked for.
 PAIR_SLACK_S = 300.0
+#: How far apart two runs of one cron tick may start (a cron fires at most once a minute).
+CRON_PAIR_S = 30.0
 #: Shadow runs read per review (a shadow needs a handful; the rest waits for the next one).
 MAX_RUNS = 1_000
 #: What the sidecar appends to a shadowed function's id (``registry.shadows.shadow_fn_id``).
@@ -46,14 +49,26 @@ class LiveShadow:
 
 
 def trigger_key(run: RunRecord, *, shadow: bool = False) -> str | None:
-    """Which function answered what: its event, or its cron schedule's minute (None for
-    invocations). A shadow function's id is its active function's plus ``-shadow-<tail>``."""
+    """Which function answered what: its event, or its cron schedule (None for invocations).
+    A shadow function's id is its active function's plus ``-shadow-<tail>``."""
     function = SHADOW_FN_SUFFIX.sub("", run.function_id) if shadow else run.function_id
     if run.trigger == "cron":
-        return f"{function} cron:{run.cron}:{int(run.started_at // 60)}"
+        return f"{function} cron:{run.cron}"
     if run.trigger == "event" and run.event_id:
         return f"{function} event:{run.event_id}"
     return None
+
+
+def partner(run: RunRecord, candidates: Sequence[RunRecord]) -> RunRecord | None:
+    """The active run that answered the same trigger as the shadow ``run``, if it is there:
+    ``candidates`` share its key; for a cron, the one that started nearest, within
+    ``CRON_PAIR_S``."""
+    if run.trigger != "cron":
+        return candidates[0] if candidates else None
+    nearest = min(candidates, key=lambda c: abs(c.started_at - run.started_at), default=None)
+    if nearest is None or abs(nearest.started_at - run.started_at) > CRON_PAIR_S:
+        return None
+    return nearest
 
 
 def live_shadow(
@@ -68,15 +83,14 @@ def live_shadow(
         return LiveShadow(shadow_compare([], [], [], []), 0, 0)
     since = min(r.started_at for r in shadow_runs) - PAIR_SLACK_S
     until = max(r.started_at for r in shadow_runs) + PAIR_SLACK_S
-    partners = {
-        key: r
-        for r in ledger.runs(skill=skill_id, since=since, until=until, limit=MAX_RUNS)
-        if r.status in TERMINAL and (key := trigger_key(r)) is not None
-    }
+    partners: dict[str, list[RunRecord]] = {}
+    for r in ledger.runs(skill=skill_id, since=since, until=until, limit=MAX_RUNS):
+        if r.status in TERMINAL and (key := trigger_key(r)) is not None:
+            partners.setdefault(key, []).append(r)
     pairs, errors, waiting = [], [], 0
     for run in shadow_runs:
         key = trigger_key(run, shadow=True)
-        active = partners.get(key) if key else None
+        active = partner(run, partners.get(key, [])) if key else None
         if active is None:
             waiting += 1
         elif run.status != "completed" and active.status == "completed":
