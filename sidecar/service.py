@@ -111,6 +111,8 @@ class Sidecar:
         ledger_view = LedgerView(
             lambda skill: registry_schedules(self.registry, skill), LedgerReader(self.store)
         )
+        # Written behind (``close`` writes what is pending).
+        self.run_usage = StoredRunUsage(self.store)
         self.runner = Runner(
             self.registry,
             self.pool,
@@ -121,7 +123,7 @@ class Sidecar:
             metrics=self.metrics,
             refusal=self.isolation_refusal,
             # Kept in the platform store: a restart must not hand running runs a new budget.
-            budgets=RunBudgets(settings.run_limits, StoredRunUsage(self.store)),
+            budgets=RunBudgets(settings.run_limits, self.run_usage),
         )
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
         self.platform_functions: list[PlatformFunction] = []
@@ -246,8 +248,10 @@ class Sidecar:
         self.pool.close()
         if self.warm is not None:
             self.warm.close()
-        # The ledger's queued step records are committed before the store goes.
+        # The ledger's queued step records and the runs' pending usage are committed before
+        # the store goes.
         await asyncio.to_thread(self.ledger.close)
+        await asyncio.to_thread(self.run_usage.close)
         self.store.close()
         self.registry.close()
 

@@ -100,6 +100,11 @@ class RunBudgets:
         with self._lock:
             self._runs.add_call(run_id, wall_seconds, cpu_seconds)
 
+    def finish(self, run_id: str) -> None:
+        """The run's function returned or failed in this call (its usage is written now)."""
+        with self._lock:
+            self._runs.finish(run_id)
+
     def send_events(self, skill_id: str, run_id: str, count: int) -> None:
         """Count ``count`` events about to be sent, or refuse them (nothing is counted then)."""
         limits = self.limits

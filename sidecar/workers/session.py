@@ -130,6 +130,8 @@ class Session:
         finally:
             cpu = time.thread_time() - thread_cpu + max(0.0, self.worker.cpu - worker_cpu)
             self.budgets.add_call(run_id, time.monotonic() - started, cpu)
+            if self.finished or self.broken:
+                self.budgets.finish(run_id)
 
     def _run(self) -> JSON:
         start = self._start_message()
