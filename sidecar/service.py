@@ -45,6 +45,7 @@ from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill
 from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
+from .run_pins import RunPins
 from .run_usage_store import StoredRunUsage
 from .settings import SidecarSettings
 from .sync import ClientSync, Syncer
@@ -124,6 +125,7 @@ class Sidecar:
             refusal=self.isolation_refusal,
             # Kept in the platform store: a restart must not hand running runs a new budget.
             budgets=RunBudgets(settings.run_limits, self.run_usage),
+            pins=RunPins(self.store),
         )
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
         self.platform_functions: list[PlatformFunction] = []

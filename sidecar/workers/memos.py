@@ -25,6 +25,8 @@ from inngest._internal.step_lib.base import Output, StepIDCounter, StepMemos
 
 from sidecar.facade.payload import JSON
 
+from .remote import hashed_step_id
+
 
 class _ConstantTimeMemos(StepMemos):
     def pop(self, hashed_id: str) -> Output | sdk_types.EmptySentinel:
@@ -78,3 +80,16 @@ class MemoReplay:
                 message=memo.error.message, name=memo.error.name, stack=memo.error.stack
             )
         return None
+
+
+def has_memo(ctx: inngest.ContextSync, step_id: str | None = None) -> bool:
+    """Whether the call brought the memo of ``step_id``'s first use (of any step: None).
+
+    False when the SDK's internals are unreadable (then nothing can be known without running
+    the step).
+    """
+    memos = getattr(getattr(ctx.step, "_execution", None), "_memos", None)
+    held = getattr(memos, "_memos", None)
+    if not isinstance(memos, StepMemos) or not isinstance(held, dict):
+        return False
+    return bool(held) if step_id is None else hashed_step_id(step_id) in held

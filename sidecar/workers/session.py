@@ -36,7 +36,7 @@ from sidecar.facade.errors import SkillViolation
 from sidecar.facade.events import RESERVED_EMIT_PREFIXES, SOURCE_KEY, event_name_problem
 from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
 from sidecar.facade.payload import JSON, to_json_value
-from sidecar.facade.steps import STEP_ID_PATTERN
+from sidecar.facade.steps import PIN_STEP_ID, STEP_ID_PATTERN
 from sidecar.validation import Manifest
 
 from .budget import BudgetExceeded, RunBudgets
@@ -214,6 +214,8 @@ class Session:
         """The SDK's id for this use of ``step_id`` (``id``, ``id:1``…); counts the run's steps."""
         if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
             raise WorkerBroken("step-misuse", f"invalid step id {step_id!r}")
+        if step_id == PIN_STEP_ID:  # the facade refuses it: only a lying worker sends it
+            raise WorkerBroken("step-misuse", f"step id {step_id!r} is the platform's own")
         self._steps += 1
         limit = self.budgets.limits.max_steps
         if self._steps > limit:
