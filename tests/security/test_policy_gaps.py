@@ -204,3 +204,12 @@ def test_the_platforms_pin_step_id_is_refused_from_a_worker() -> None:
         session._unique("loopwright-version")
     assert caught.value.rule == "step-misuse"
     assert session._unique("loopwright-version-2") == "loopwright-version-2"
+
+
+def test_a_worker_running_a_step_it_was_not_allowed_to_start_is_refused() -> None:
+    # The job did not let it start a step on its own (the SDK would plan it, not run it).
+    session = _session({"id": "gap", "description": "d", "author": "agent",
+                        "triggers": [{"event": "x/go"}]})  # fmt: skip
+    with pytest.raises(WorkerBroken, match="without being asked") as caught:
+        session._step({"op": "step", "kind": "run", "id": "s", "executing": True})
+    assert caught.value.rule == "step-misuse"

@@ -9,8 +9,6 @@ The tests of this module are the steps of one scenario and run in file order.
 
 from __future__ import annotations
 
-import httpx
-
 from sidecar.execution import PIN_STEP
 from sidecar.run_pins import Pin
 from sidecar.workers.remote import hashed_step_id
@@ -70,29 +68,9 @@ def test_a_run_pinned_by_the_former_first_step_keeps_that_pin(harness: Harness) 
     """Runs started before pins moved to the store carry the pin as the memo of a first step
     ``loopwright-version``; a call bringing it runs that version (1), not the active one (2).
     The call is made as the engine makes it (protocol 4.1), straight to the sidecar's SDK."""
-    settings = harness.sidecar.settings
     run_id = "01JLEGACYPIN00000000000000"
-    event = {"name": "test/pin-napper", "data": {}, "id": "legacy-event", "ts": 1, "user": {}}
-    body = {
-        "event": event,
-        "events": [event],
-        "steps": {hashed_step_id(PIN_STEP): {"data": {"skill": "pin-napper", "version": 1}}},
-        "ctx": {
-            "run_id": run_id,
-            "attempt": 0,
-            "max_attempts": 1,
-            "disable_immediate_execution": False,
-            "stack": {},
-        },
-        "use_api": False,
-        "version": 1,
-    }
-    answer = httpx.post(
-        settings.serve_url,
-        params={"fnId": f"{settings.app_id}-pin-napper", "stepId": "step"},
-        json=body,
-        timeout=30,
-    )
+    legacy = {hashed_step_id(PIN_STEP): {"data": {"skill": "pin-napper", "version": 1}}}
+    answer = harness.sdk_call("pin-napper", run_id, legacy)
     assert answer.status_code == 206, answer.text
     [op] = answer.json()
     assert (op["op"], op["displayName"], op["data"]) == ("StepRun", "before", "v1")
