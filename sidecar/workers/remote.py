@@ -56,7 +56,9 @@ class WorkerChannel:
         self._writer = writer
         self.replayed: list[str] = []
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, flush: bool = True) -> None:
+        """Write one message; ``flush=False`` holds it until the next one is sent (both then
+        reach the sidecar in one wake-up)."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         # Every message tells the CPU used so far, for the run's CPU budget.
         message = {**message, "cpu": usage.ru_utime + usage.ru_stime}
@@ -64,7 +66,8 @@ class WorkerChannel:
             message["replayed"] = self.replayed
             self.replayed = []
         self._writer.write(encode(message))
-        self._writer.flush()
+        if flush:
+            self._writer.flush()
 
     def recv(self) -> Message:
         line = self._reader.readline()
@@ -180,7 +183,9 @@ class RemoteStepBackend:
             return memo.get("data")
         first, self._execute_first = self._execute_first, None  # only the first new step
         if callback is not None and first in (ANY_NEW_STEP, key):
-            self._channel.send({"op": "step", **request, "executing": True})
+            # Held until the callback's first message (a capability call, a log line, or its
+            # result), which the sidecar reads only after this one anyway.
+            self._channel.send({"op": "step", **request, "executing": True}, flush=False)
             self._channel.send(self._execute(callback))
         else:
             self._channel.send({"op": "step", **request})
