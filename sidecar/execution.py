@@ -87,23 +87,23 @@ class Runner:
         if has_memo(ctx, PIN_STEP):  # a run started before pins moved to the store
             pin: JSON = ctx.step.run(PIN_STEP, _no_pin_memo)
             if isinstance(pin, dict) and pin.get("skill") == target.skill_id:
-                pinned = pin.get("version")
-                if isinstance(pinned, int) and not isinstance(pinned, bool):
-                    return pinned
+                number = pin.get("version")
+                if isinstance(number, int) and not isinstance(number, bool):
+                    return number
             return target.version
         if self.pins is None:  # no store (unit tests): every call runs the active version
             return target.version
-        pin_ = self.pins.pin(ctx.run_id, target.skill_id, target.version)
-        if pin_.new:
+        pinned = self.pins.pin(ctx.run_id, target.skill_id, target.version)
+        if pinned.new:
             if self.metrics is not None:
                 self.metrics.run_started(target.skill_id)
             if has_memo(ctx):
                 log.warning(
                     "run %s of %s had no pin in the store (pruned or lost) though it has "
                     "steps done; it runs the active version %d from now on",
-                    ctx.run_id, target.skill_id, pin_.version,
+                    ctx.run_id, target.skill_id, pinned.version,
                 )  # fmt: skip
-        return pin_.version
+        return pinned.version
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         refusal = self.refusal(target.skill_id) if self.refusal else None

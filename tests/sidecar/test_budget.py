@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,55 +144,58 @@ def test_a_cap_is_enforced_from_memory_before_the_usage_is_written(
             store.close()
 
 
-def test_a_run_whose_function_ended_is_written_without_waiting(tmp_path: Path) -> None:
+@pytest.fixture
+def usages(tmp_path: Path) -> Iterator[Callable[..., StoredRunUsage]]:
+    """Makes stored usage ledgers on one SQLite store (closed, with them, after the test)."""
     store = open_store(f"sqlite:///{tmp_path / 'platform.db'}")
-    usage = StoredRunUsage(store, flush_interval_s=3600)
-    try:
-        budgets = RunBudgets(RunLimits(), usage)
-        budgets.add_call("run-1", wall_seconds=0.2, cpu_seconds=0.1)
-        budgets.add_call("run-2", wall_seconds=0.2, cpu_seconds=0.1)
-        assert not usage.written(timeout=0)  # pending: the interval is an hour
-        budgets.finish("run-1")
-        assert usage.written(timeout=30)  # the writer did not wait for the interval
-        fresh = StoredRunUsage(store)
-        assert (fresh.get("run-1").calls, fresh.get("run-2").calls) == (1, 1)  # one batch
-        fresh.close()
-    finally:
+    made: list[StoredRunUsage] = []
+
+    def make(**options: Any) -> StoredRunUsage:
+        made.append(StoredRunUsage(store, **options))
+        return made[-1]
+
+    yield make
+    for usage in made:
         usage.close()
-        store.close()
+    store.close()
 
 
-def test_calls_counted_by_another_replica_show_after_the_reread_interval(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'platform.db'}")
+def test_a_run_whose_function_ended_is_written_without_waiting(
+    usages: Callable[..., StoredRunUsage],
+) -> None:
+    usage = usages(flush_interval_s=3600)
+    budgets = RunBudgets(RunLimits(), usage)
+    budgets.add_call("run-1", wall_seconds=0.2, cpu_seconds=0.1)
+    budgets.add_call("run-2", wall_seconds=0.2, cpu_seconds=0.1)
+    assert not usage.written(timeout=0)  # pending: the interval is an hour
+    budgets.finish("run-1")
+    assert usage.written(timeout=30)  # the writer did not wait for the interval
+    fresh = usages()
+    assert (fresh.get("run-1").calls, fresh.get("run-2").calls) == (1, 1)  # one batch
+
+
+def test_calls_counted_by_another_replica_show_after_the_reread_interval(
+    usages: Callable[..., StoredRunUsage],
+) -> None:
     clock = Clock()
-    here = StoredRunUsage(store, reread_after_s=1.0, clock=clock)
-    there = StoredRunUsage(store)
-    try:
-        here.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.5)
-        assert here.get("run-1").calls == 1  # read from the store once, plus its own call
-        there.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.5)
-        there.flush()
-        assert here.get("run-1").calls == 1  # still what it read
-        clock.now += 1.5
-        assert here.get("run-1") == RunUsage(calls=2, wall_seconds=2.0, cpu_seconds=1.0)
-        here.flush()  # its own call, written after the read, is not counted twice
-        clock.now += 1.5
-        assert here.get("run-1").calls == 2
-    finally:
-        here.close()
-        there.close()
-        store.close()
+    here, there = usages(reread_after_s=1.0, clock=clock), usages()
+    here.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.5)
+    assert here.get("run-1").calls == 1  # read from the store once, plus its own call
+    there.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.5)
+    there.flush()
+    assert here.get("run-1").calls == 1  # still what it read
+    clock.now += 1.5
+    assert here.get("run-1") == RunUsage(calls=2, wall_seconds=2.0, cpu_seconds=1.0)
+    here.flush()  # its own call, written after the read, is not counted twice
+    clock.now += 1.5
+    assert here.get("run-1").calls == 2
 
 
-def test_a_call_after_close_is_written_at_once(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'platform.db'}")
-    usage = StoredRunUsage(store)
+def test_a_call_after_close_is_written_at_once(usages: Callable[..., StoredRunUsage]) -> None:
+    usage = usages()
     usage.close()
     usage.add_call("run-1", wall_seconds=1.0, cpu_seconds=0.5)  # a call still in flight
-    fresh = StoredRunUsage(store)
-    assert fresh.get("run-1").calls == 1
-    fresh.close()
-    store.close()
+    assert usages().get("run-1").calls == 1
 
 
 @pytest.mark.parametrize(
