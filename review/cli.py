@@ -260,14 +260,14 @@ def reject_command(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
     by: Annotated[str, typer.Option(help="Who rejects.")] = os.environ.get("USER", "human"),
     store: StoreOption = None,
+    sidecar: SidecarOption = None,
+    caps_db: CapsOption = None,
 ) -> None:
-    """Decline a proposal: it is never promoted."""
-    from .runner import Review
+    """Decline a proposal: it is never promoted (its shadow is stopped; with the sidecar away,
+    by the next review)."""
+    from .surfaces import build_review
 
-    platform_store = _store(store)
-    from loopwright.ledger import LedgerReader
-
-    review = Review(platform_store, LedgerReader(platform_store))
+    review = build_review(_store(store), _sidecar_url(sidecar), _caps_path(caps_db))
     typer.echo(_guard(lambda: review.decline(proposal, by, reason, time.time())))
 
 

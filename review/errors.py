@@ -7,6 +7,14 @@ class ReviewError(Exception):
     """Bad input or a refused action; the message is shown as is."""
 
 
+class SidecarRefused(ReviewError):
+    """The sidecar answered with a 4xx: the request itself was refused (not an outage)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class UnknownMessage(ReviewError):
     def __init__(self, message_id: str) -> None:
         super().__init__(

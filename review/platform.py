@@ -1,18 +1,23 @@
-"""What the review needs from the sidecar: skill sources, new versions, rollbacks.
+"""What the review needs from the sidecar: skill sources, new versions, rollbacks, shadows.
 
 The review writes only through the sidecar's API (validation, approval policy and the audit
-log all apply to it), as author ``review``.
+log all apply to it), as author ``review``. A platform that can run shadows
+(``ShadowPlatform``: the sidecar) runs each candidate live beside the active version; one
+that cannot (the in-process test platform) leaves the review with the replay of recorded
+features, and the review says so.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
-from .errors import ReviewError
+from loopwright.http_errors import error_message
+
+from .errors import ReviewError, SidecarRefused
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +33,23 @@ class SkillPlatform(Protocol):
     def active_source(self, skill_id: str) -> SkillSource: ...
     def submit(self, skill_id: str, source: str, reason: str) -> dict[str, Any]: ...
     def rollback(self, skill_id: str, version: int, reason: str) -> dict[str, Any]: ...
+
+
+class ShadowPlatform(SkillPlatform, Protocol):
+    def start_shadow(self, skill_id: str, proposal_id: str, source: str) -> dict[str, Any]: ...
+    def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]: ...
+    def running_shadows(self) -> list[str]: ...
+
+
+def shadow_platform(platform: SkillPlatform | None) -> ShadowPlatform | None:
+    """The platform when it can run shadows (the sidecar does; a test double may not)."""
+    if platform is not None and callable(getattr(platform, "start_shadow", None)):
+        return cast(ShadowPlatform, platform)
+    return None
+
+
+def runs_shadows(platform: SkillPlatform | None) -> bool:
+    return shadow_platform(platform) is not None
 
 
 def opted_out(source: str) -> bool:
@@ -62,9 +84,12 @@ class SidecarPlatform:
             raise ReviewError(f"the sidecar at {self.base_url} did not answer: {err}") from err
         body = resp.json() if resp.content else {}
         if resp.status_code >= 400:
-            raise ReviewError(
-                f"the sidecar refused {method} {path} ({resp.status_code}): {body.get('error')}"
+            message = (
+                f"the sidecar refused {method} {path} ({resp.status_code}): {error_message(body)}"
             )
+            if resp.status_code < 500:
+                raise SidecarRefused(message, resp.status_code)
+            raise ReviewError(message)
         return body
 
     def active_source(self, skill_id: str) -> SkillSource:
@@ -100,6 +125,23 @@ class SidecarPlatform:
             "POST", "/v1/validate", json={"source": source, "filename": filename}
         )
         return out
+
+    def start_shadow(self, skill_id: str, proposal_id: str, source: str) -> dict[str, Any]:
+        """Run the candidate beside the active version (idempotent by proposal id)."""
+        body = {"skill_id": skill_id, "proposal_id": proposal_id, "source": source, "by": "review"}
+        out: dict[str, Any] = self._call("POST", "/v1/shadows", json=body)
+        return out
+
+    def stop_shadow(self, proposal_id: str, reason: str) -> dict[str, Any]:
+        out: dict[str, Any] = self._call(
+            "DELETE", f"/v1/shadows/{proposal_id}", params={"reason": reason[:500]}
+        )
+        return out
+
+    def running_shadows(self) -> list[str]:
+        """The proposal ids whose shadows run."""
+        found = self._call("GET", "/v1/shadows").get("data") or []
+        return [str(s["proposal_id"]) for s in found if s.get("state") == "running"]
 
     def close(self) -> None:
         self.http.close()

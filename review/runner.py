@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +22,11 @@ from loopwright.store import Store, insert_ignore
 
 from . import audit, feedback, proposals, tables
 from .backtest import score
-from .errors import ReviewError, UnknownReport
+from .errors import ReviewError, SidecarRefused, UnknownReport
 from .gate import (
     SHADOW_RUNS,
     WEEK,
+    ShadowResult,
     WatchFigures,
     backtest_verdict,
     promotions_left,
@@ -33,6 +35,7 @@ from .gate import (
     watch_verdict,
 )
 from .labels import label_stats
+from .live_shadow import live_shadow
 from .outcomes import (
     MATCH_WINDOW_S,
     IncidentSource,
@@ -41,14 +44,18 @@ from .outcomes import (
     events_from_incidents,
     match,
 )
-from .platform import SkillPlatform
+from .platform import SkillPlatform, runs_shadows, shadow_platform
 from .report import render
 from .rewrite import Rewriter, propose_rewrite
 from .scorecards import LabelStats, Scorecard, day_of, scorecards
 from .selection import Pick, select
 from .tuning import Classifier, NotTunable, rewrite_constants, search
 
+log = logging.getLogger("loopwright.review")
 DAY = 86_400.0
+NO_LIVE_SHADOW = (
+    "the shadow could not start: no sidecar runs it (only the replay of recorded features)"
+)
 #: Runs stamped this far after ``now`` mean the clocks disagree; the report says so.
 SKEW_TOLERANCE_S = 300.0
 Step = Callable[[str, Callable[[], Any]], Any]
@@ -95,6 +102,11 @@ class Review:
         )
         proposed: list[dict[str, Any]] = made["proposals"]
         notes += made["notes"]
+        if any(p.get("state") == "shadowing" for p in proposed):
+            if not runs_shadows(self.platform):
+                notes.append(NO_LIVE_SHADOW)
+            elif dry_run:
+                notes.append("dry run: the shadows of these proposals were not started")
         if self.rewriter is None:
             notes.append("no LLM configured: only path 1 (tuning constants) ran")
         if not self.incidents_available:
@@ -285,33 +297,101 @@ class Review:
     # --- shadow and promotion -------------------------------------------------------------
 
     def _advance_shadows(self, now: float, report_id: str) -> list[dict[str, Any]]:
+        self._stop_stale_shadows()
         actions = []
         for p in proposals.listed(self.store, states=("shadowing",)):
-            active = self.ledger.decisions(p.skill_id, p.created_at, now, version=p.base_version)
-            errors: list[str] = []
-            try:
-                labels = Classifier(p.source or "", f"{p.skill_id}.py").labels(active)
-            except Exception as err:  # a candidate's failure is the shadow's finding
-                errors, labels = (
-                    [f"{type(err).__name__}: {err}"],
-                    [d.label or "normal" for d in active],
-                )
-            result = shadow_compare(
-                active, labels, self.truths_for(active, p.created_at, now), errors
-            )
-            verdict = shadow_verdict(result, self.shadow_runs)
+            replay = self._replay(p, now)
+            early = shadow_verdict(replay, needed=0)  # a cheap pre-check: failures only
+            if early is not None and not early.ok:
+                why = f"replay of recorded features: {early.reason}"
+                shadow = {"mode": "replay", **replay.to_json()}
+                actions.append(self._drop(p, now, why, shadow, report_id))
+                continue
+            if runs_shadows(self.platform):
+                refused = self._start_shadow(p, now, report_id)
+                if refused is not None:
+                    actions.append(refused)
+                    continue
+                live = live_shadow(self.ledger, p.skill_id, p.id, self.truths_for)
+                shadow = {**live.to_json(), "replay": replay.to_json()}
+                verdict = shadow_verdict(live.result, self.shadow_runs)
+            else:
+                shadow = {"mode": "replay", **replay.to_json(), "note": NO_LIVE_SHADOW}
+                verdict = shadow_verdict(replay, self.shadow_runs)
             if verdict is None:
-                proposals.update(self.store, p.id, now, shadow=result.to_json())
+                proposals.update(self.store, p.id, now, shadow=shadow)
                 continue
             if not verdict.ok:
-                proposals.update(self.store, p.id, now, state="dropped", shadow=result.to_json())
-                actions.append(self._act(now, "dropped", p, verdict.reason, report_id))
+                actions.append(self._drop(p, now, verdict.reason, shadow, report_id))
                 continue
-            proposals.update(self.store, p.id, now, shadow=result.to_json())
+            proposals.update(self.store, p.id, now, shadow=shadow)
             actions.append(
                 self._promote(proposals.get(self.store, p.id), now, verdict.reason, report_id)
             )
         return actions
+
+    def _replay(self, p: proposals.Proposal, now: float) -> ShadowResult:
+        """The candidate's ``classify_rules`` on the active version's recorded features."""
+        active = self.ledger.decisions(p.skill_id, p.created_at, now, version=p.base_version)
+        errors: list[str] = []
+        try:
+            labels = Classifier(p.source or "", f"{p.skill_id}.py").labels(active)
+        except Exception as err:  # a candidate's failure is the shadow's finding
+            errors, labels = [f"{type(err).__name__}: {err}"], [d.label or "normal" for d in active]
+        return shadow_compare(active, labels, self.truths_for(active, p.created_at, now), errors)
+
+    def _start_shadow(
+        self, p: proposals.Proposal, now: float, report_id: str
+    ) -> dict[str, Any] | None:
+        """Have the sidecar run the candidate (idempotent); an action when it could not."""
+        platform = shadow_platform(self.platform)
+        assert platform is not None
+        try:
+            platform.start_shadow(p.skill_id, p.id, p.source or "")
+        except SidecarRefused as err:  # the candidate itself was refused: it cannot be judged
+            shadow = {"mode": "live", "error": str(err)}
+            return self._drop(p, now, f"the shadow could not start: {err}", shadow, report_id)
+        except ReviewError as err:  # the sidecar is away: try again at the next review
+            return self._act(now, "shadow-not-started", p, str(err), report_id)
+        return None
+
+    def _stop_stale_shadows(self) -> None:
+        """Stop the shadows of proposals that left ``shadowing`` where the sidecar could not be
+        told (a reject without the sidecar, or the sidecar away at the time)."""
+        platform = shadow_platform(self.platform)
+        if platform is None:
+            return
+        try:
+            running = platform.running_shadows()
+        except ReviewError as err:
+            log.warning("shadows not listed: %s", err)
+            return
+        for pid in running:
+            try:
+                p = proposals.get(self.store, pid)
+            except ReviewError:  # not a proposal of this store's review
+                continue
+            if p.state != "shadowing":
+                self._stop_shadow(p, f"the proposal is {p.state}")
+
+    def _stop_shadow(self, p: proposals.Proposal, reason: str) -> None:
+        platform = shadow_platform(self.platform)
+        if platform is None:
+            return
+        try:
+            platform.stop_shadow(p.id, reason)
+        except SidecarRefused as err:
+            if err.status != 404:  # never started: nothing to stop
+                log.warning("shadow of %s not stopped: %s", p.id, err)
+        except ReviewError as err:
+            log.warning("shadow of %s not stopped: %s", p.id, err)
+
+    def _drop(
+        self, p: proposals.Proposal, now: float, why: str, shadow: dict[str, Any], report_id: str
+    ) -> dict[str, Any]:
+        proposals.update(self.store, p.id, now, state="dropped", shadow=shadow)
+        self._stop_shadow(p, f"dropped: {why}")
+        return self._act(now, "dropped", p, why, report_id)
 
     def _promote(
         self, p: proposals.Proposal, now: float, why: str, report_id: str
@@ -328,6 +408,7 @@ class Review:
         reason = f"review {p.id}: {p.reason}; backtest and shadow passed ({why})"
         outcome = self.platform.submit(p.skill_id, p.source or "", reason)
         state, version = str(outcome.get("state")), outcome.get("version")
+        self._stop_shadow(p, f"submitted as v{version}: {state}")
         if state == "active":
             proposals.update(
                 self.store, p.id, now, state="promoted", candidate_version=version, promoted_at=now
@@ -377,6 +458,7 @@ class Review:
                 "can be rejected"
             )
         proposals.update(self.store, p.id, now, state="declined")
+        self._stop_shadow(p, f"declined by {by}")
         self._act(now, "declined", p, reason or f"declined by {by}", None, by)
         return f"{p.id}: declined"
 
@@ -507,6 +589,10 @@ class Review:
         if new:
             action = "proposed" if verdict.ok else "backtest-rejected"
             self._act(now, action, stored, verdict.reason, report_id)
+        # It runs from now on beside the active version (a resumed review finds it running).
+        shadowing = stored.state == "shadowing" and runs_shadows(self.platform)
+        if shadowing and self._start_shadow(stored, now, report_id) is not None:
+            stored = proposals.get(self.store, stored.id)
         return stored.to_json()
 
     def _act(

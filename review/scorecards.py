@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from loopwright.ledger import is_shadow
+
 from . import rollup_sums
 
 MIN_POINTS = 3
@@ -232,6 +234,7 @@ def scorecards(
     cards = [
         build(s, v, sm, len(days), labels.get((s, v)), budgets.get(s))
         for (s, v), sm in sorted(sums.items())
+        if not is_shadow(s)  # a candidate's shadow runs are not the skill's (ledger/shadow.py)
     ]
     if previous and cards:
         _add_trend(cards, per_day, set(before_days), previous_labels or {}, budgets)

@@ -15,6 +15,9 @@ docs/errors.md).
     POST /v1/skills/{id}/test {fn_id, event, mode}
     POST /v1/validate {source, filename}
     POST /v1/rescan                          (read every file again, wait until processed)
+    GET  /v1/shadows                         GET  /v1/shadows/{proposal_id}  (with its effects)
+    POST /v1/shadows {skill_id, proposal_id, source, by}   (422 + report: invalid candidate)
+    DELETE /v1/shadows/{proposal_id}?reason=
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ import fastapi
 import pydantic
 from fastapi.responses import PlainTextResponse
 
+from loopwright.http_errors import error_response, map_error
 from loopwright.http_errors import install as install_error_shape
-from loopwright.http_errors import map_error
 
 from .lifecycle import NotFound, Outcome, Refused
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .registry import TransitionError
 from .service import Pending, Sidecar
+from .shadowing import InvalidCandidate
 
 #: Versions are SQLite integers; a larger number can name no version (and must not 500).
 VersionNumber = Annotated[int, pydantic.Field(ge=0, le=2**31 - 1)]
@@ -71,6 +75,13 @@ class ValidateIn(pydantic.BaseModel):
     filename: Name
 
 
+class ShadowIn(pydantic.BaseModel):
+    skill_id: Name
+    proposal_id: Name
+    source: str
+    by: Name = "review"
+
+
 def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
     api = fastapi.FastAPI(
         title="Loopwright sidecar", docs_url="/v1/docs", openapi_url="/v1/openapi.json"
@@ -81,6 +92,13 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
     map_error(api, TransitionError, 409, "refused")
     map_error(api, Pending, 504, "pending")
     map_error(api, ValueError, 400)
+
+    async def invalid_candidate(_: fastapi.Request, exc: Exception) -> fastapi.Response:
+        assert isinstance(exc, InvalidCandidate)
+        fix = "fix the findings in `report` and propose the candidate again"
+        return error_response(422, str(exc), code="invalid-candidate", fix=fix, report=exc.report)
+
+    api.add_exception_handler(InvalidCandidate, invalid_candidate)
 
     @api.get("/metrics", include_in_schema=False)
     def metrics() -> fastapi.Response:
@@ -151,6 +169,24 @@ def create_api(sidecar: Sidecar) -> fastapi.FastAPI:
     @api.post("/v1/validate")
     async def validate(body: ValidateIn) -> dict[str, Any]:
         return await sidecar.validate(body.source, body.filename)
+
+    @api.get("/v1/shadows")
+    def shadows() -> dict[str, Any]:
+        return {"data": sidecar.shadows.listed()}
+
+    @api.get("/v1/shadows/{proposal_id}")
+    def shadow(proposal_id: str) -> dict[str, Any]:
+        return sidecar.shadows.show(proposal_id)
+
+    @api.post("/v1/shadows")
+    async def start_shadow(body: ShadowIn) -> dict[str, Any]:
+        return await sidecar.shadows.start(body.skill_id, body.proposal_id, body.source, body.by)
+
+    @api.delete("/v1/shadows/{proposal_id}")
+    async def stop_shadow(
+        proposal_id: str, reason: Annotated[str, fastapi.Query(max_length=500)] = "stopped"
+    ) -> dict[str, Any]:
+        return await sidecar.shadows.stop(proposal_id, reason)
 
     return api
 

@@ -44,7 +44,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def sdk_function(client: inngest.Inngest, entry: Entry, runner: Runner) -> inngest.Function[Any]:
-    target = Target(entry.skill_id, entry.fn_id, entry.version)
+    target = Target(entry.skill_id, entry.candidate_fn_id or entry.fn_id, entry.version)
+    if entry.shadow is not None:
+        target = dataclasses.replace(target, shadow=entry.shadow)
 
     def handler(ctx: inngest.ContextSync) -> JSON:
         return runner.handle(ctx, target)

@@ -8,6 +8,10 @@ Two sets, because a removed function must keep answering for its runs in flight:
   version that was ever active. The engine archives functions missing from a sync but still
   calls their URL for runs in flight, so those calls must find a handler.
 
+Shadows (``registry/shadows.py``) add one entry per shadowed function: registered under its
+shadow id while the shadow runs and its skill is live, with the *active* function's triggers
+and options, and served for as long as the shadow is stored.
+
 Each entry names the version new runs of that function pin to: the active version for a
 registered function, the last version that had it otherwise.
 """
@@ -19,7 +23,7 @@ import hashlib
 import json
 import threading
 
-from sidecar.registry import Registry, Version
+from sidecar.registry import Registry, Shadow, ShadowStore, Version
 from sidecar.validation import FunctionSpec, SkillSpec
 
 _SPECS: dict[tuple[str, int, str], SkillSpec] = {}
@@ -48,6 +52,10 @@ class Entry:
     version: int
     spec: FunctionSpec
     registered: bool
+    #: The proposal whose candidate this entry runs beside the active version (None: a skill).
+    shadow: str | None = None
+    #: For a shadow: the candidate's own function id (what its code declares).
+    candidate_fn_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Catalog:
 
     def fingerprint(self) -> str:
         data = [
-            [e.fn_id, e.skill_id, e.version, e.registered, e.spec.model_dump(mode="json")]
+            [e.fn_id, e.skill_id, e.version, e.registered, e.shadow, e.spec.model_dump(mode="json")]
             for e in self.entries
         ]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
@@ -80,4 +88,48 @@ def build_catalog(registry: Registry) -> Catalog:
                 seen.add(fn.fn_id)
                 registered = live and version.number == skill.active_version
                 entries.append(Entry(fn.fn_id, skill.id, version.number, fn, registered))
+    # A shadow runs only beside the version it shadows, while that version is live.
+    live_versions = {(e.skill_id, e.version) for e in entries if e.registered}
+    for shadow in ShadowStore(registry).listed():
+        beside = (shadow.skill_id, shadow.base_version) in live_versions
+        entries += shadow_entries(registry, shadow, running=shadow.running and beside)
     return Catalog(tuple(entries))
+
+
+def shadow_spec(shadow: Shadow) -> SkillSpec:
+    key = (f"shadow:{shadow.proposal_id}", 0, shadow.content_hash)
+    with _SPECS_LOCK:
+        spec = _SPECS.get(key)
+    if spec is None:
+        spec = SkillSpec.model_validate(shadow.report["skill"])
+        with _SPECS_LOCK:
+            _SPECS[key] = spec
+    return spec
+
+
+def shadow_entries(registry: Registry, shadow: Shadow, *, running: bool) -> list[Entry]:
+    """The candidate's functions under their shadow ids, with the active functions' triggers."""
+    active = {
+        f.fn_id: f
+        for f in skill_spec(registry.code(shadow.skill_id, shadow.base_version)).functions
+    }
+    mine = {f.fn_id: f for f in shadow_spec(shadow).functions}
+    out = []
+    for pair in shadow.functions:
+        base, candidate = active.get(pair.fn_id), mine.get(pair.fn_id)
+        if base is None or candidate is None:
+            continue
+        spec = candidate.model_copy(
+            update={
+                "fn_id": pair.shadow_fn_id,
+                "triggers": base.triggers,
+                "name": f"{pair.fn_id} (shadow of {shadow.proposal_id})"[:100],
+            }
+        )
+        out.append(
+            Entry(
+                pair.shadow_fn_id, shadow.skill_id, shadow.base_version, spec, running,
+                shadow=shadow.proposal_id, candidate_fn_id=pair.fn_id,
+            )
+        )  # fmt: skip
+    return out

@@ -18,16 +18,18 @@ from collections.abc import Callable
 
 import inngest
 
+from loopwright.ledger import shadow_subject
 from loopwright.ledger.middleware import annotate
 from sidecar.capabilities import CapabilityProvider
+from sidecar.capabilities.shadow import EffectLog
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
 from sidecar.facade.steps import PIN_STEP_ID
-from sidecar.registry import Registry
+from sidecar.registry import Registry, Shadow, ShadowStore, Version
 from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
 from sidecar.workers.memos import has_memo
 
-from .catalog import skill_spec
+from .catalog import shadow_spec, skill_spec
 from .metrics import SidecarMetrics
 from .run_pins import RunPins
 
@@ -46,6 +48,13 @@ class Target:
     fn_id: str
     version: int
     failure: bool = False
+    #: The proposal whose candidate this runs as a shadow (None: the skill itself).
+    shadow: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """The skill id the ledger and the capabilities know this run by."""
+        return self.skill_id if self.shadow is None else shadow_subject(self.skill_id, self.shadow)
 
 
 class Runner:
@@ -70,15 +79,18 @@ class Runner:
         self.refusal = refusal
         self.budgets = budgets or RunBudgets()
         self.pins = pins
+        self.shadows = ShadowStore(registry)
+        #: A shadow's source and report never change: read once per proposal.
+        self._shadows: dict[str, Shadow] = {}
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
-        annotate(skill_id=target.skill_id, skill_version=target.version)
+        annotate(skill_id=target.subject, skill_version=target.version)
         version = self._version(ctx, target)
-        annotate(skill_id=target.skill_id, skill_version=version)
+        annotate(skill_id=target.subject, skill_version=version)
         try:
             return self.run(ctx, dataclasses.replace(target, version=version))
         except Exception:  # the SDK's step interrupts are BaseExceptions: not counted
-            if self.metrics is not None:
+            if self.metrics is not None and target.shadow is None:
                 self.metrics.call_failed(target.skill_id)
             raise
 
@@ -95,7 +107,7 @@ class Runner:
             return target.version
         pinned = self.pins.pin(ctx.run_id, target.skill_id, target.version)
         if pinned.new:
-            if self.metrics is not None:
+            if self.metrics is not None and target.shadow is None:
                 self.metrics.run_started(target.skill_id)
             if has_memo(ctx):
                 log.warning(
@@ -106,20 +118,22 @@ class Runner:
         return pinned.version
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
+        # A shadow runs under the policy its candidate would run under once promoted.
         refusal = self.refusal(target.skill_id) if self.refusal else None
         if refusal is not None:
             raise inngest.NonRetriableError(f"[sandbox-isolation-unavailable] {refusal}")
         job = self._job(target)
+        effects = None
         try:
-            capabilities = build_capabilities(
-                job.manifest.capabilities,
-                self.provider.backends(target.skill_id, job.manifest.capabilities, ctx.run_id),
-                _record,
-            )
+            backends = self.provider.backends(target.subject, job.manifest.capabilities, ctx.run_id)
+            if target.shadow is not None:
+                effects = EffectLog(self.shadows, target.shadow, ctx.run_id)
+                backends = effects.replacing(backends)
+            capabilities = build_capabilities(job.manifest.capabilities, backends, _record)
         except ValueError as err:
             raise inngest.NonRetriableError(f"[capability-denied] {err}") from None
         try:
-            worker = self.pool.acquire(f"{target.skill_id}@{target.version}")
+            worker = self.pool.acquire(f"{target.subject}@{target.version}")
         except PoolExhausted as err:
             raise RuntimeError(f"no worker free: {err}") from None  # retried by the engine
         session = Session(
@@ -129,6 +143,7 @@ class Runner:
             capabilities,
             cpu_seconds=self.pool.limits.job_cpu_seconds,
             budgets=self.budgets,
+            effects=effects,
         )
         try:
             return session.run()
@@ -136,22 +151,35 @@ class Runner:
             self.pool.release(worker, session.release_mode())
 
     def _job(self, target: Target) -> Job:
-        version = self.registry.code(target.skill_id, target.version)
-        try:
-            spec = skill_spec(version)
-        except ValueError as err:
-            raise inngest.NonRetriableError(str(err)) from None
+        """What to run: the pinned version's code, or the shadow's candidate."""
+        code: Version | Shadow
+        if target.shadow is not None:
+            code = self._shadow(target.shadow)
+            manifest = shadow_spec(code).manifest
+        else:
+            code = self.registry.code(target.skill_id, target.version)
+            try:
+                manifest = skill_spec(code).manifest
+            except ValueError as err:
+                raise inngest.NonRetriableError(str(err)) from None
         return Job(
             skill_id=target.skill_id,
             version=target.version,
-            content_hash=version.content_hash,
-            filename=version.filename,
-            source=version.source,
+            content_hash=code.content_hash,
+            filename=code.filename,
+            source=code.source,
             fn_id=target.fn_id,
             failure=target.failure,
-            manifest=spec.manifest,
+            manifest=manifest,
             app_id=self.app_id,
         )
+
+    def _shadow(self, proposal_id: str) -> Shadow:
+        shadow = self._shadows.get(proposal_id) or self.shadows.get(proposal_id)
+        if shadow is None:
+            raise inngest.NonRetriableError(f"no shadow of proposal {proposal_id!r} is stored")
+        self._shadows[proposal_id] = shadow
+        return shadow
 
 
 def _no_pin_memo() -> JSON:

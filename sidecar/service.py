@@ -48,6 +48,7 @@ from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
 from .run_pins import RunPins
 from .run_usage_store import StoredRunUsage
 from .settings import SidecarSettings
+from .shadowing import Shadows
 from .sync import ClientSync, Syncer
 from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
@@ -159,6 +160,7 @@ class Sidecar:
             core_ids=frozenset(c.skill_id for c in self.core),
             notices=ApprovalNotices(self.provider),
         )  # fmt: skip
+        self.shadows = Shadows(self.registry, self.checker, self.publisher)
         self.intake = Intake(self.lifecycle, settings.skills_dir)
         self.watcher = Watcher(
             settings.skills_dir,

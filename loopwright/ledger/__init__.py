@@ -19,6 +19,7 @@ from .records import (
     RunRecord,
     StepRecord,
 )
+from .shadow import is_shadow, shadow_of, shadow_subject
 from .writer import CallStart, LedgerWriter, Usage
 
 __all__ = [
@@ -35,5 +36,8 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "Usage",
+    "is_shadow",
     "percentile",
+    "shadow_of",
+    "shadow_subject",
 ]

@@ -95,6 +95,15 @@ class LedgerReader:
         rows = self.store.read(lambda conn: conn.execute(query).mappings().all())
         return [DecisionRecord.from_row(r) for r in rows]
 
+    def decisions_of_runs(self, run_ids: list[str]) -> list[DecisionRecord]:
+        """The decision records of these runs, by run and index (whatever their ``at``)."""
+        if not run_ids:
+            return []
+        t = tables.decisions
+        query = sa.select(t).where(t.c.run_id.in_(run_ids)).order_by(t.c.run_id, t.c.idx)
+        rows = self.store.read(lambda conn: conn.execute(query).mappings().all())
+        return [DecisionRecord.from_row(r) for r in rows]
+
     def rollups(
         self, *, since_day: str, until_day: str, skill: str | None = None
     ) -> list[DailyRollup]:

@@ -62,3 +62,36 @@ audit = sa.Table(
     sa.Index("registry_audit_by_skill", "skill_id", "id"),
     sqlite_autoincrement=True,
 )
+
+#: Candidates running beside a skill's active version (docs/REVIEW.md "Shadow"), by proposal.
+shadows = sa.Table(
+    "registry_shadows",
+    metadata,
+    sa.Column("proposal_id", sa.String(200), primary_key=True),
+    sa.Column("skill_id", sa.Text, nullable=False),
+    sa.Column("base_version", sa.Integer, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),  # JSON: the candidate's validation report
+    sa.Column("functions", sa.Text, nullable=False),  # JSON: [{fn_id, shadow_fn_id}]
+    sa.Column("state", sa.String(16), nullable=False),  # running | stopped
+    sa.Column("started_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("stopped_at", sa.Float),
+    sa.Column("stop_reason", sa.Text),
+)
+
+#: What a shadow run would have done to the world, recorded instead of done.
+shadow_effects = sa.Table(
+    "registry_shadow_effects",
+    metadata,
+    sa.Column("proposal_id", sa.String(200), primary_key=True),
+    #: run, step and call number: a retried step records its effect once.
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("capability", sa.String(32), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("args", sa.Text, nullable=False),  # JSON
+    sa.Column("at", sa.Float, nullable=False),
+)

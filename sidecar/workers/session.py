@@ -12,6 +12,9 @@ on the SDK's context:
   abandon the handler and goes back to the pool.
 * sleep / sleep_until / wait_for_event / send_event / invoke: the same, without a callback.
 * ``inngest.StepError`` (the memo of a failed step) goes back as ``skill.StepError``.
+* A shadow run (``effects`` given, see ``sidecar/capabilities/shadow.py``) sends no event and
+  invokes nothing: each send_event / invoke becomes a ``step.run`` of the same id that records
+  it, so the record is memoized like any step and made once.
 
 The worker is untrusted: step ids, events, invoke targets and capability calls are checked
 again here against the registered manifest. A worker that breaks the protocol, a limit or a
@@ -26,7 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import inngest
 
@@ -72,6 +75,14 @@ class Job:
     app_id: str
 
 
+class Effects(Protocol):
+    """Records a shadow run's events and invocations instead of performing them."""
+
+    def events(self, step_id: str, events: list[JSON]) -> list[str]: ...
+
+    def invoke(self, step_id: str, function_id: str, data: JSON) -> None: ...
+
+
 class WorkerBroken(Exception):
     """The worker must be killed; the run fails with ``rule``."""
 
@@ -89,8 +100,10 @@ class Session:
         capabilities: Capabilities,
         cpu_seconds: int,
         budgets: RunBudgets | None = None,
+        effects: Effects | None = None,
     ) -> None:
         self.worker = worker
+        self.effects = effects
         self.ctx = ctx
         self.job = job
         self.gateway = CapabilityGateway(capabilities)
@@ -264,13 +277,15 @@ class Session:
                 value = None
             elif kind == "wait_for_event":
                 value = self._wait_for_event(step_id, message)
+            elif kind == "send_event" and self.effects is not None:
+                value = self._record_events(step_id, unique, self._outgoing(message.get("events")))
             elif kind == "send_event":
                 outgoing = self._outgoing(message.get("events"))
                 if fresh:  # a memo means the events were sent by an earlier call
                     self._count_events(len(outgoing))
                 value = step.send_event(step_id, outgoing)
             elif kind == "invoke":
-                value = self._invoke(step_id, message)
+                value = self._invoke(step_id, unique, message)
             else:
                 raise WorkerBroken("step-misuse", f"unknown step kind {kind!r}")
         except inngest.StepError as err:
@@ -359,7 +374,14 @@ class Session:
         except BudgetExceeded as err:
             raise WorkerBroken(err.rule, str(err)) from None
 
-    def _invoke(self, step_id: str, message: Message) -> JSON:
+    def _record_events(self, step_id: str, unique: str, outgoing: list[inngest.Event]) -> JSON:
+        effects = self.effects
+        assert effects is not None
+        sent: list[JSON] = [_event_json(e) for e in outgoing]
+        ids: JSON = self.ctx.step.run(step_id, lambda: list(effects.events(unique, sent)))
+        return ids
+
+    def _invoke(self, step_id: str, unique: str, message: Message) -> JSON:
         function_id = message.get("function_id")
         if not isinstance(function_id, str) or function_id not in self.job.manifest.invokes:
             raise WorkerBroken(
@@ -369,6 +391,9 @@ class Session:
         if data is not None and not isinstance(data, dict):
             raise ValueError("invoke data must be an object")
         timeout_ms = message.get("timeout_ms")
+        effects = self.effects
+        if effects is not None:  # a shadow run: recorded, answered as a timeout
+            return self.ctx.step.run(step_id, lambda: effects.invoke(unique, function_id, data))
         result: JSON = self.ctx.step.invoke_by_id(
             step_id,
             app_id=self.job.app_id,

@@ -66,10 +66,23 @@ def test_promotion_and_rollback_go_through_the_sidecar(seeded: Any, sidecar_url:
         seeded.tick(at, {})
         at += STEP
     second = review.run(at)
+    # The simulated ticks are not runs of the live shadow (it runs health-check's candidate
+    # beside v1 on its real cron): the replay agreed, the live shadow has nothing paired yet.
+    p = proposals.get(seeded.store, made["id"])
+    assert p.state == "shadowing" and p.shadow is not None
+    assert (p.shadow["mode"], p.shadow["paired"], p.shadow["replay"]["dangerous"]) == (
+        "live",
+        0,
+        [],
+    )
+    shadow = httpx.get(f"{sidecar_url}/v1/shadows/{p.id}").json()
+    assert (shadow["skill_id"], shadow["state"]) == (SKILL, "running")
+    assert not [a for a in second["actions"] if a["proposal"] == p.id]
+    review.accept(p.id, "ana", at)  # a person does not wait for the shadow
     p = proposals.get(seeded.store, made["id"])
     if p.state == "awaiting-approval":  # the approval policy wants a person for this skill
-        assert any(a["action"] == "awaiting-approval" for a in second["actions"])
         assert "approved" in review.accept(p.id, "ana", at)
+    assert httpx.get(f"{sidecar_url}/v1/shadows/{p.id}").json()["state"] == "stopped"
     p = proposals.get(seeded.store, made["id"])
     assert p.state == "promoted" and p.candidate_version == 2
     skill = httpx.get(f"{sidecar_url}/v1/skills/{SKILL}").json()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.capabilities import FakeCapabilityProvider, Inbox
+from sidecar.capabilities import CapabilityProvider, FakeCapabilityProvider, Inbox
 from sidecar.server import running
 from sidecar.settings import SidecarSettings
 from sidecar.workers import WorkerLimits
@@ -54,10 +54,13 @@ def harness(
 
 
 @contextlib.contextmanager
-def running_harness(settings: SidecarSettings, engine_url: str) -> Iterator[Harness]:
-    """A sidecar with these settings, running in a thread, and a harness to drive it."""
+def running_harness(
+    settings: SidecarSettings, engine_url: str, provider: CapabilityProvider | None = None
+) -> Iterator[Harness]:
+    """A sidecar with these settings, running in a thread, and a harness to drive it (with the
+    dry run's fakes and a real local inbox, unless ``provider`` is given)."""
     inbox = Inbox(settings.inbox)
-    with running(settings, provider=FakeCapabilityProvider(inbox=inbox)) as sidecar:
+    with running(settings, provider=provider or FakeCapabilityProvider(inbox=inbox)) as sidecar:
         harness = Harness(sidecar, engine_url, inbox)
         try:
             yield harness
