@@ -2,10 +2,11 @@
 
 A run runs the version that was active when it made its first call, on every later call too,
 so a new version, a rollback or a removal never rewrites a run in flight. The first call
-inserts the pin (insert-if-absent, then read back: two replicas racing on one run's first
-call agree on the row that won); later calls read it. Pins never change, so every pin this
-process has seen is answered from memory: a call costs a store access only when it is a run's
-first (one insert) or the run was started by another process (one read).
+inserts the pin (insert-if-absent, reading the row back when it exists: two replicas racing
+on one run's first call agree on the row that won). Pins never change, so every pin this
+process has seen is answered from memory: a call costs one store write only when it is the
+first this process serves of its run (the run's first call, or one after a restart or on
+another replica, which then reads the existing pin back in the same transaction).
 
 This replaced a first step per run (``loopwright-version``, memoized by the engine), which cost
 every run one more SDK call; runs that carry that memo are still honoured (``Runner``).
