@@ -14,9 +14,9 @@ Figures (per N, medians over the rounds):
 - per-step cost late vs early, within one run: median interval between consecutive step stamps
   over the last 10% of the steps divided by the same over the first 10% (from step 1 on).
 
-The engine caps a run at 1000 steps and every skill run spends one on its version pin
-(``loopwright-version``), so "1,000 steps" is 999 skill steps + the pin; the plain function
-runs 999 too.
+The engine caps a run at 1000 steps and a skill run at 999 (``run_limits.max_steps``), so
+"1,000 steps" is 999 steps for both functions. A skill run makes one SDK call per step, as the
+plain function does (its version pin is kept in the platform store, not in a step).
 
 Targets (issue 10): ratio ≤ 2x at 10 steps; total at 1,000 steps ≤ 5x the plain function;
 late / early per-step cost of the skill ≤ 1.25x.

@@ -1,11 +1,13 @@
-"""How one SDK call of a skill function runs: pin the version, then drive a worker.
+"""How one SDK call of a skill function runs: find the run's version, then drive a worker.
 
-Every sidecar function's handler is ``Runner.handle``. Its first step is
-``ctx.step.run("loopwright-version", ...)``, whose output — the version active when the run
-started — is memoized by the engine like any step. Every later call of that run reads the memo
-and runs *that* version's code, so a new version, a rollback or a removal never rewrites a run
-in flight. The code of every version stays in the registry, so retired versions keep serving
-the runs pinned to them.
+Every sidecar function's handler is ``Runner.handle``. A run is pinned to the version active
+when it made its first call (``run_pins.py``: kept in the platform store, answered from memory
+after the first call), and every call of the run runs *that* version's code, so a new version,
+a rollback or a removal never rewrites a run in flight. The code of every version stays in
+the registry, so retired versions keep serving the runs pinned to them.
+
+Runs started before the pin moved to the store carry it as the memo of a first step,
+``loopwright-version``; that memo still wins when present.
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ from sidecar.capabilities import CapabilityProvider
 from sidecar.capabilities.shadow import EffectLog
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
 from sidecar.facade.payload import JSON
+from sidecar.facade.steps import PIN_STEP_ID
 from sidecar.registry import Registry, Shadow, ShadowStore, Version
 from sidecar.workers import Job, PoolExhausted, RunBudgets, Session, WorkerPool
+from sidecar.workers.memos import has_memo
 
 from .catalog import shadow_spec, skill_spec
 from .metrics import SidecarMetrics
+from .run_pins import RunPins
 
 log = logging.getLogger("loopwright.sidecar.runs")
 
-#: The id of the first step of every skill run: the version the run is pinned to.
-PIN_STEP = "loopwright-version"
+#: The id of the step that pinned a run's version before pins were kept in the store (runs
+#: in flight may still carry its memo, ``{"skill": id, "version": n}``); reserved for it.
+PIN_STEP = PIN_STEP_ID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Runner:
         metrics: SidecarMetrics | None = None,
         refusal: Callable[[str], str | None] | None = None,
         budgets: RunBudgets | None = None,
+        pins: RunPins | None = None,
     ) -> None:
         self.registry = registry
         self.pool = pool
@@ -71,23 +78,14 @@ class Runner:
         #: Skill id → why its code may not run here (no isolation in production), else None.
         self.refusal = refusal
         self.budgets = budgets or RunBudgets()
+        self.pins = pins
         self.shadows = ShadowStore(registry)
         #: A shadow's source and report never change: read once per proposal.
         self._shadows: dict[str, Shadow] = {}
 
     def handle(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         annotate(skill_id=target.subject, skill_version=target.version)
-
-        def pin_version() -> JSON:
-            # Runs once per run (later calls read the memo): the run has started.
-            if self.metrics is not None and target.shadow is None:
-                self.metrics.run_started(target.skill_id)
-            pinned_to: dict[str, JSON] = {"skill": target.skill_id, "version": target.version}
-            return pinned_to if target.shadow is None else {**pinned_to, "shadow": target.shadow}
-
-        pin: JSON = ctx.step.run(PIN_STEP, pin_version)
-        pinned = pin.get("version") if isinstance(pin, dict) else None
-        version = pinned if isinstance(pinned, int) else target.version
+        version = self._version(ctx, target)
         annotate(skill_id=target.subject, skill_version=version)
         try:
             return self.run(ctx, dataclasses.replace(target, version=version))
@@ -95,6 +93,29 @@ class Runner:
             if self.metrics is not None and target.shadow is None:
                 self.metrics.call_failed(target.skill_id)
             raise
+
+    def _version(self, ctx: inngest.ContextSync, target: Target) -> int:
+        """The version this run is pinned to (``target.version`` on its first call)."""
+        if has_memo(ctx, PIN_STEP):  # a run started before pins moved to the store
+            pin: JSON = ctx.step.run(PIN_STEP, _no_pin_memo)
+            if isinstance(pin, dict) and pin.get("skill") == target.skill_id:
+                number = pin.get("version")
+                if isinstance(number, int) and not isinstance(number, bool):
+                    return number
+            return target.version
+        if self.pins is None:  # no store (unit tests): every call runs the active version
+            return target.version
+        pinned = self.pins.pin(ctx.run_id, target.skill_id, target.version)
+        if pinned.new:
+            if self.metrics is not None and target.shadow is None:
+                self.metrics.run_started(target.skill_id)
+            if has_memo(ctx):
+                log.warning(
+                    "run %s of %s had no pin in the store (pruned or lost) though it has "
+                    "steps done; it runs the active version %d from now on",
+                    ctx.run_id, target.skill_id, pinned.version,
+                )  # fmt: skip
+        return pinned.version
 
     def run(self, ctx: inngest.ContextSync, target: Target) -> JSON:
         # A shadow runs under the policy its candidate would run under once promoted.
@@ -159,6 +180,11 @@ class Runner:
             raise inngest.NonRetriableError(f"no shadow of proposal {proposal_id!r} is stored")
         self._shadows[proposal_id] = shadow
         return shadow
+
+
+def _no_pin_memo() -> JSON:
+    # ``has_memo`` saw the memo, so the SDK returns it and never calls this.
+    raise RuntimeError("the version pin's memo vanished")
 
 
 def _record(call: CapabilityCall) -> None:

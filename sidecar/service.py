@@ -46,6 +46,7 @@ from .lifecycle import Intent, Lifecycle, NotFound, Outcome, Refused, find_skill
 from .metrics import SidecarMetrics
 from .publisher import Publisher
 from .registry import AUTHORS, Author, Registry, Skill, Version, VersionState
+from .run_pins import RunPins
 from .run_usage_store import StoredRunUsage
 from .settings import SidecarSettings
 from .shadowing import Shadows
@@ -113,6 +114,8 @@ class Sidecar:
         ledger_view = LedgerView(
             lambda skill: registry_schedules(self.registry, skill), LedgerReader(self.store)
         )
+        # Written behind (``close`` writes what is pending).
+        self.run_usage = StoredRunUsage(self.store)
         self.runner = Runner(
             self.registry,
             self.pool,
@@ -123,7 +126,8 @@ class Sidecar:
             metrics=self.metrics,
             refusal=self.isolation_refusal,
             # Kept in the platform store: a restart must not hand running runs a new budget.
-            budgets=RunBudgets(settings.run_limits, StoredRunUsage(self.store)),
+            budgets=RunBudgets(settings.run_limits, self.run_usage),
+            pins=RunPins(self.store),
         )
         #: Trusted functions of the platform itself (review.surfaces.attach adds the review's).
         self.platform_functions: list[PlatformFunction] = []
@@ -249,8 +253,10 @@ class Sidecar:
         self.pool.close()
         if self.warm is not None:
             self.warm.close()
-        # The ledger's queued step records are committed before the store goes.
+        # The ledger's queued step records and the runs' pending usage are committed before
+        # the store goes.
         await asyncio.to_thread(self.ledger.close)
+        await asyncio.to_thread(self.run_usage.close)
         self.store.close()
         self.registry.close()
 

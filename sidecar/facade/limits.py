@@ -9,8 +9,8 @@ from __future__ import annotations
 
 #: Inngest's cap on one step's serialized output.
 MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024
-#: Steps one run of a skill may take: Inngest's cap is 1000 per run, and the platform spends
-#: one on the version pin (``loopwright-version``).
+#: Steps one run of a skill may take: Inngest's cap is 1000 per run (runs started before
+#: version pins moved to the store spent one on a pin step, ``loopwright-version``).
 MAX_STEPS_PER_RUN = 999
 #: Events one ``ctx.step.send_event`` may send.
 MAX_EVENTS_PER_SEND = 100

@@ -29,6 +29,9 @@ from .payload import JSON, to_json_value
 
 STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 STEP_METHODS = frozenset({"run", "sleep", "sleep_until", "wait_for_event", "send_event", "invoke"})
+#: The platform's own step id (runs started before version pins moved to the store carry the
+#: pin as this step's memo, so a skill's step must never produce one).
+PIN_STEP_ID = "loopwright-version"
 
 
 class StepBackend(Protocol):
@@ -152,6 +155,8 @@ class Step(Exposed):
             raise StepMisuse(f"ctx.step.{method} was called inside another step's callback")
         if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
             raise StepMisuse(f"step id {step_id!r} must match {STEP_ID_PATTERN.pattern}")
+        if step_id == PIN_STEP_ID:
+            raise StepMisuse(f"step id {step_id!r} is the platform's own; choose another")
         self._total += 1
         if self._total > MAX_STEPS_PER_RUN:
             raise StepMisuse(f"a run may use at most {MAX_STEPS_PER_RUN} steps")

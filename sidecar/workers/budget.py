@@ -6,10 +6,11 @@ time and CPU time of all its calls added up (the sidecar's thread and the worker
 and the events it sends — plus the events one skill sends per minute over all its runs, so a
 loop of skills triggering each other cannot flood the engine.
 
-A run's usage is kept by a ``RunUsageLedger`` (``run_usage.py``; ``sidecar/run_usage_store.py``): in the platform store when
-the sidecar runs (a restart, or another replica taking the run's next call, keeps counting
-from what it spent), in memory when none is given (unit tests). The steps limit needs neither
-(the sidecar counts the steps the SDK replays on every call). The per-minute event rate of a
+A run's usage is kept by a ``RunUsageLedger`` (``run_usage.py``): in the platform store,
+written behind, when the sidecar runs (``sidecar/run_usage_store.py``: a restart, or another
+replica taking the run's next call, keeps counting from what it spent), in memory when none is
+given (unit tests). The steps limit needs neither (the sidecar counts the steps the SDK
+replays on every call). The per-minute event rate of a
 skill is counted by each sidecar process.
 """
 
@@ -27,8 +28,8 @@ from .run_usage import MemoryRunUsage, RunUsage, RunUsageLedger
 class RunLimits:
     """Settings: caps on one run and on one skill's event rate."""
 
-    #: Steps one run may take, replayed ones included (the engine's cap is 1000, and every
-    #: run spends one on the version pin).
+    #: Steps one run may take, replayed ones included (the engine's cap is 1000; runs started
+    #: before version pins moved to the store spent one on a pin step).
     max_steps: int = 999
     #: Wall-clock seconds of all the calls of one run, added up (sleeps and waits between
     #: calls do not count).
@@ -99,6 +100,11 @@ class RunBudgets:
     def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
         with self._lock:
             self._runs.add_call(run_id, wall_seconds, cpu_seconds)
+
+    def finish(self, run_id: str) -> None:
+        """The run's function returned or failed in this call (its usage is written now)."""
+        with self._lock:
+            self._runs.finish(run_id)
 
     def send_events(self, skill_id: str, run_id: str, count: int) -> None:
         """Count ``count`` events about to be sent, or refuse them (nothing is counted then)."""

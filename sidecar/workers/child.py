@@ -104,8 +104,12 @@ class Worker:
             self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
             return
         memos = job.get("memos")
+        first = job.get("execute_first")
         backend = RemoteStepBackend(
-            self.channel, filename, memos if isinstance(memos, dict) else {}
+            self.channel,
+            filename,
+            memos if isinstance(memos, dict) else {},
+            execute_first=first if isinstance(first, str) else None,
         )
         ctx = self._context(job, loaded.manifest, backend)
         try:

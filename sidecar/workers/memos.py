@@ -25,6 +25,9 @@ from inngest._internal.step_lib.base import Output, StepIDCounter, StepMemos
 
 from sidecar.facade.payload import JSON
 
+from .protocol import ANY_NEW_STEP
+from .remote import hashed_step_id
+
 
 class _ConstantTimeMemos(StepMemos):
     def pop(self, hashed_id: str) -> Output | sdk_types.EmptySentinel:
@@ -78,3 +81,36 @@ class MemoReplay:
                 message=memo.error.message, name=memo.error.name, stack=memo.error.stack
             )
         return None
+
+
+def has_memo(ctx: inngest.ContextSync, step_id: str | None = None) -> bool:
+    """Whether the call brought the memo of ``step_id``'s first use (of any step: None).
+
+    False when the SDK's internals are unreadable (then nothing can be known without running
+    the step).
+    """
+    memos = getattr(getattr(ctx.step, "_execution", None), "_memos", None)
+    held = getattr(memos, "_memos", None)
+    if not isinstance(memos, StepMemos) or not isinstance(held, dict):
+        return False
+    return bool(held) if step_id is None else hashed_step_id(step_id) in held
+
+
+def executes_first_new_run(ctx: inngest.ContextSync) -> str | None:
+    """Whether the SDK will run the first new ``step.run`` of this call the moment it meets
+    it: ``ANY_NEW_STEP``, or the hashed id it runs only if that is the step (a targeted call), or
+    None (it plans new steps instead, or its internals are unreadable: ask it step by step).
+
+    Mirrors ``ExecutionV0Sync.report_step``: a step without a memo runs at once unless the
+    call targets another step, the engine disabled immediate execution, or the step is in a
+    parallel group (skills have none).
+    """
+    execution = getattr(ctx.step, "_execution", None)
+    request = getattr(execution, "_request", None)
+    disabled = getattr(getattr(request, "ctx", None), "disable_immediate_execution", None)
+    target = getattr(execution, "_target_hashed_id", ANY_NEW_STEP)  # not a hashed id: refused
+    if not isinstance(disabled, bool) or target == ANY_NEW_STEP:
+        return None
+    if isinstance(target, str):
+        return target
+    return None if disabled or target is not None else ANY_NEW_STEP

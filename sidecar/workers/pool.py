@@ -84,6 +84,9 @@ class WorkerPool:
             worker = self._take(owner, deadline)
             if worker is None:
                 worker = self._start()
+            # A spare taken (or none left): the filler starts the next one. A worker of this
+            # owner taken from the idle ones leaves the spares as they were: no wake-up.
+            spare_used = worker.owner is None
             if worker.owner is None:
                 worker.owner = owner
             elif worker.owner != owner:  # cannot happen; refuse loudly rather than mix skills
@@ -99,7 +102,8 @@ class WorkerPool:
                 self._discard(worker)
                 continue
             worker.jobs += 1
-            self._refill.set()
+            if spare_used:
+                self._refill.set()
             return worker
 
     def release(self, worker: WorkerProcess, how: Release) -> None:

@@ -16,6 +16,16 @@ One job is one SDK call of one function (the engine calls the sidecar once per s
     ...
                                     ◀──       done {output} | failed {kind, ...}
 
+When the SDK will run the first new ``step.run`` the moment it meets it (the usual call), the
+job says so (``execute_first``: ``ANY_NEW_STEP`` or the one hashed step id a targeted call
+runs); the worker then runs that step's callback at once, without waiting for ``execute``::
+
+                                    ◀──       step {kind: run, id, executing: true}
+                                    ◀──       capability ... / callback_done {output}
+
+That saves a round trip per call and changes no power: a callback's effects all go through
+capability calls, which the sidecar serves only inside the SDK's own run of the step.
+
 ``step_error`` answers a step whose memo is an error (``skill.StepError`` in the skill). The
 worker sends ``log`` lines at any time. It announces itself with ``ready`` once imported.
 
@@ -36,6 +46,9 @@ from typing import Any
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 Message = dict[str, Any]
+
+#: ``execute_first`` of a job: the SDK runs whichever new ``step.run`` comes first.
+ANY_NEW_STEP = "*"
 
 
 class ChannelError(Exception):

@@ -30,7 +30,7 @@ from sidecar.facade.errors import (
 from sidecar.facade.payload import JSON
 from sidecar.validation.loader import describe, skill_line
 
-from .protocol import Message, encode
+from .protocol import ANY_NEW_STEP, Message, encode
 
 _ERRORS: dict[str, type[Exception]] = {cls.__name__: cls for cls in SKILL_ERRORS}
 _VIOLATIONS: dict[str, type[SkillViolation]] = {cls.code: cls for cls in VIOLATIONS}
@@ -56,7 +56,9 @@ class WorkerChannel:
         self._writer = writer
         self.replayed: list[str] = []
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, flush: bool = True) -> None:
+        """Write one message; ``flush=False`` holds it until the next one is sent (both then
+        reach the sidecar in one wake-up)."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         # Every message tells the CPU used so far, for the run's CPU budget.
         message = {**message, "cpu": usage.ru_utime + usage.ru_stime}
@@ -64,7 +66,8 @@ class WorkerChannel:
             message["replayed"] = self.replayed
             self.replayed = []
         self._writer.write(encode(message))
-        self._writer.flush()
+        if flush:
+            self._writer.flush()
 
     def recv(self) -> Message:
         line = self._reader.readline()
@@ -119,12 +122,18 @@ class RemoteStepBackend:
     """
 
     def __init__(
-        self, channel: WorkerChannel, filename: str, memos: dict[str, Any] | None = None
+        self,
+        channel: WorkerChannel,
+        filename: str,
+        memos: dict[str, Any] | None = None,
+        execute_first: str | None = None,
     ) -> None:
         self._channel = channel
         self._filename = filename
         self._memos: dict[str, Any] = dict(memos or {})
         self._seen: dict[str, int] = {}
+        #: The first new step.run runs at once if it matches (see ``protocol``).
+        self._execute_first = execute_first
         self.abandoned = False
 
     def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON:
@@ -164,14 +173,22 @@ class RemoteStepBackend:
         step_id = str(request["id"])
         n = self._seen.get(step_id, 0)
         self._seen[step_id] = n + 1
-        memo = self._memos.pop(hashed_step_id(step_id if n == 0 else f"{step_id}:{n}"), None)
+        key = hashed_step_id(step_id if n == 0 else f"{step_id}:{n}")
+        memo = self._memos.pop(key, None)
         if isinstance(memo, dict):
             self._channel.replayed.append(step_id)
             error = memo.get("error")
             if isinstance(error, dict):
                 raise StepError(str(error.get("name")), str(error.get("message")))
             return memo.get("data")
-        self._channel.send({"op": "step", **request})
+        first, self._execute_first = self._execute_first, None  # only the first new step
+        if callback is not None and first in (ANY_NEW_STEP, key):
+            # Held until the callback's first message (a capability call, a log line, or its
+            # result), which the sidecar reads only after this one anyway.
+            self._channel.send({"op": "step", **request, "executing": True}, flush=False)
+            self._channel.send(self._execute(callback))
+        else:
+            self._channel.send({"op": "step", **request})
         while True:
             answer = self._channel.recv()
             op = answer["op"]

@@ -36,6 +36,11 @@ class RunUsageLedger(Protocol):
         the usage that refused them (nothing counted)."""
         ...
 
+    def finish(self, run_id: str) -> None:
+        """The run's function ended (returned or failed): a ledger that writes behind writes
+        the run's usage now rather than after its interval."""
+        ...
+
 
 class MemoryRunUsage:
     def __init__(self) -> None:
@@ -56,6 +61,9 @@ class MemoryRunUsage:
             return dataclasses.replace(used)
         used.events += count
         return None
+
+    def finish(self, run_id: str) -> None:
+        pass  # nothing is pending: memory is where the usage stays
 
     def _usage(self, run_id: str) -> RunUsage:
         used = self._runs.get(run_id)

@@ -39,15 +39,15 @@ from sidecar.facade.errors import SkillViolation
 from sidecar.facade.events import RESERVED_EMIT_PREFIXES, SOURCE_KEY, event_name_problem
 from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
 from sidecar.facade.payload import JSON, to_json_value
-from sidecar.facade.steps import STEP_ID_PATTERN
+from sidecar.facade.steps import PIN_STEP_ID, STEP_ID_PATTERN
 from sidecar.validation import Manifest
 
 from .budget import BudgetExceeded, RunBudgets
 from .gateway import CapabilityGateway
-from .memos import MemoReplay
+from .memos import MemoReplay, executes_first_new_run
 from .pool import Release
 from .process import WorkerProcess
-from .protocol import ChannelError, ChannelTimeout, Message
+from .protocol import ANY_NEW_STEP, ChannelError, ChannelTimeout, Message
 from .remote import hashed_step_id
 
 log = logging.getLogger("loopwright.sidecar.runs")
@@ -119,6 +119,8 @@ class Session:
         self._steps = 0
         self._memo_keys: set[str] = set()
         self._memos: MemoReplay | None = None
+        #: What the job let the worker run without asking (``protocol``), until its first step.
+        self._execute_first: str | None = None
         self._step_errors: dict[str, inngest.StepError] = {}
         self._logs = 0
 
@@ -143,6 +145,8 @@ class Session:
         finally:
             cpu = time.thread_time() - thread_cpu + max(0.0, self.worker.cpu - worker_cpu)
             self.budgets.add_call(run_id, time.monotonic() - started, cpu)
+            if self.finished or self.broken:
+                self.budgets.finish(run_id)
 
     def _run(self) -> JSON:
         start = self._start_message()
@@ -171,8 +175,12 @@ class Session:
         job = self.job
         # The worker answers steps that have a memo itself; see ``_replay``.
         self._memos = MemoReplay.attach(self.ctx)
-        memo_json = (self._memos.as_json() if self._memos else None) or {}
+        memos = self._memos.as_json() if self._memos else None
+        memo_json = memos or {}
         self._memo_keys = set(memo_json)
+        # Only when the worker holds every memo: its first step without one is then the
+        # SDK's first new step too.
+        self._execute_first = executes_first_new_run(self.ctx) if memos is not None else None
         # A run whose CPU budget is nearly spent gets only what is left for this call.
         left = self._cpu_left
         if left is None:  # not started by ``run`` (which already read the usage once)
@@ -191,6 +199,7 @@ class Session:
             "attempt": self.ctx.attempt,
             "cpu_seconds": cpu,
             "memos": memo_json,
+            "execute_first": self._execute_first,
         }
 
     def _replay(self, replayed: object) -> None:
@@ -225,6 +234,8 @@ class Session:
         """The SDK's id for this use of ``step_id`` (``id``, ``id:1``…); counts the run's steps."""
         if not isinstance(step_id, str) or not STEP_ID_PATTERN.match(step_id):
             raise WorkerBroken("step-misuse", f"invalid step id {step_id!r}")
+        if step_id == PIN_STEP_ID:  # the facade refuses it: only a lying worker sends it
+            raise WorkerBroken("step-misuse", f"step id {step_id!r} is the platform's own")
         self._steps += 1
         limit = self.budgets.limits.max_steps
         if self._steps > limit:
@@ -247,10 +258,17 @@ class Session:
         fresh = key not in self._memo_keys
         self._memo_keys.discard(key)
         kind = message.get("kind")
+        offered, self._execute_first = self._execute_first, None
+        executing = message.get("executing") is True
+        if executing and not (kind == "run" and fresh and offered in (ANY_NEW_STEP, key)):
+            raise WorkerBroken("step-misuse", f"step {unique!r} was run without being asked")
         step = self.ctx.step
         try:
             if kind == "run":
-                value = step.run(step_id, self._callback(step_id, unique))
+                value = step.run(step_id, self._callback(step_id, unique, ask=not executing))
+                if executing:  # the SDK answered instead of running it: the worker is running it
+                    self.broken = True
+                    raise RuntimeError(f"the SDK did not run step {unique!r} the worker started")
             elif kind == "sleep":
                 step.sleep(step_id, _duration(message.get("duration_ms")))
                 value = None
@@ -278,10 +296,10 @@ class Session:
             raise WorkerBroken("step-misuse", f"step {step_id!r}: {err}") from None
         self._send({"op": "memo", "value": value})
 
-    def _callback(self, step_id: str, unique: str) -> Callable[[], JSON]:
+    def _callback(self, step_id: str, unique: str, *, ask: bool) -> Callable[[], JSON]:
         def execute() -> JSON:
             try:
-                return self._execute(step_id, unique)
+                return self._execute(step_id, unique, ask=ask)
             except WorkerBroken as err:
                 # Inside a step a plain exception would be retried as a step error.
                 self.broken = True
@@ -289,8 +307,9 @@ class Session:
 
         return execute
 
-    def _execute(self, step_id: str, unique: str) -> JSON:
-        self._send({"op": "execute"})
+    def _execute(self, step_id: str, unique: str, *, ask: bool) -> JSON:
+        if ask:  # else the worker started on its own, as the job allowed
+            self._send({"op": "execute"})
         # The capability gates derive idempotency keys from this scope.
         with scope.inside_step(self.ctx.run_id, unique):
             while True:

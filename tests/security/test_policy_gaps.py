@@ -194,3 +194,22 @@ def test_the_sidecar_refuses_a_foreign_name_even_if_the_manifest_lists_it() -> N
     with pytest.raises(WorkerBroken) as caught:
         session._outgoing([{"name": "billing/refund.approved", "data": {}}])
     assert caught.value.rule == "runtime-emit-undeclared"
+
+
+def test_the_platforms_pin_step_id_is_refused_from_a_worker() -> None:
+    # Its memo would read as the run's version pin (runs started before pins moved to the store).
+    session = _session({"id": "gap", "description": "d", "author": "agent",
+                        "triggers": [{"event": "x/go"}]})  # fmt: skip
+    with pytest.raises(WorkerBroken, match="the platform's own") as caught:
+        session._unique("loopwright-version")
+    assert caught.value.rule == "step-misuse"
+    assert session._unique("loopwright-version-2") == "loopwright-version-2"
+
+
+def test_a_worker_running_a_step_it_was_not_allowed_to_start_is_refused() -> None:
+    # The job did not let it start a step on its own (the SDK would plan it, not run it).
+    session = _session({"id": "gap", "description": "d", "author": "agent",
+                        "triggers": [{"event": "x/go"}]})  # fmt: skip
+    with pytest.raises(WorkerBroken, match="without being asked") as caught:
+        session._step({"op": "step", "kind": "run", "id": "s", "executing": True})
+    assert caught.value.rule == "step-misuse"

@@ -68,7 +68,7 @@ def test_step_callbacks_run_inside_a_step_scope() -> None:
     assert current_step() is None
 
 
-@pytest.mark.parametrize("step_id", ["", "has space", "x" * 81, 42, "-lead"])
+@pytest.mark.parametrize("step_id", ["", "has space", "x" * 81, 42, "-lead", "loopwright-version"])
 def test_step_ids_are_checked(step_id: object) -> None:
     step, _ = make_step()
     with pytest.raises(StepMisuse):

@@ -88,6 +88,26 @@ class Harness:
     def write(self, skill_id: str, source: str) -> None:
         write_atomically(self.path(skill_id), source)
 
+    def sdk_call(
+        self,
+        fn_id: str,
+        run_id: str,
+        steps: dict[str, Any],
+        *,
+        step: str = "step",
+        disable_immediate_execution: bool = False,
+    ) -> httpx.Response:
+        """One call of ``fn_id`` made as the engine makes it (protocol 4.1), straight to the
+        sidecar's SDK: ``steps`` are the memos by hashed id, ``step`` the targeted hashed id."""
+        settings = self.sidecar.settings
+        event = {"name": "test/direct", "data": {}, "id": f"event-{run_id}", "ts": 1, "user": {}}
+        ctx = {"run_id": run_id, "attempt": 0, "max_attempts": 1, "stack": {},
+               "disable_immediate_execution": disable_immediate_execution}  # fmt: skip
+        body = {"event": event, "events": [event], "steps": steps, "ctx": ctx, "use_api": False,
+                "version": 1}  # fmt: skip
+        params = {"fnId": f"{settings.app_id}-{fn_id}", "stepId": step}
+        return httpx.post(settings.serve_url, params=params, json=body, timeout=60)
+
     def submit(
         self, skill_id: str, source: str, author: str = "agent", reason: str = "test"
     ) -> dict[str, Any]:

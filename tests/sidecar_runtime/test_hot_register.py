@@ -1,7 +1,7 @@
 """Write a file → validated → registered → a real run through the engine completes.
 
-The first step of every run is the version pin (``loopwright-version``); the skill's own
-steps follow, visible in the engine's step history; capability calls reach the inbox.
+The skill's own steps are the run's steps, visible in the engine's step history (the run's
+version pin is kept in the platform store); capability calls reach the inbox.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ def test_a_written_file_goes_live_and_runs_through_the_engine(harness: Harness) 
     assert run["function_slug"] == "lw-hot-register-hr-greeter"
 
     steps = harness.steps(run["run_id"])
-    assert [s["name"] for s in steps] == ["loopwright-version", "greet", "tell"]
-    assert steps[0]["output"] == {"skill": "hr-greeter", "version": 1}
-    assert steps[1]["output"] == "hello ada"
+    assert [s["name"] for s in steps] == ["greet", "tell"]
+    assert steps[0]["output"] == "hello ada"
     assert [m["text"] for m in harness.inbox.messages() if m["skill_id"] == "hr-greeter"] == [
         "hello ada"
     ]
@@ -139,7 +138,7 @@ def test_the_test_endpoint_dry_runs_and_really_runs(harness: Harness) -> None:
     assert real.status_code == 200, real.text
     assert real.json()["run"]["status"] == "Completed"
     assert real.json()["run"]["output"] == {"greeting": "hello real"}
-    assert [s["name"] for s in real.json()["steps"]] == ["loopwright-version", "greet", "tell"]
+    assert [s["name"] for s in real.json()["steps"]] == ["greet", "tell"]
 
     missing = harness.post("/v1/skills/hr-greeter/test", {"fn_id": "nope", "mode": "real"})
     assert missing.status_code == 409

@@ -2,12 +2,16 @@
 
 The run starts on version 1, sleeps; version 2 goes live meanwhile (same function id, new
 code and config); the sleeping run wakes up and finishes on version 1's code, while a run
-started after the rewrite runs version 2.
+started after the rewrite runs version 2. The pins are in the platform store, not in the run.
 
 The tests of this module are the steps of one scenario and run in file order.
 """
 
 from __future__ import annotations
+
+from sidecar.execution import PIN_STEP
+from sidecar.run_pins import Pin
+from sidecar.workers.remote import hashed_step_id
 
 from ._harness import Harness, poll, skill_source
 
@@ -43,12 +47,13 @@ def test_a_run_in_flight_finishes_on_the_version_it_started_on(harness: Harness)
     old = harness.wait_run(sleeping["run_id"])
     assert old["status"] == "Completed", old
     assert old["output"] == {"before": "v1", "after": "v1", "code": "v1"}
-    pins = [s["output"] for s in harness.steps(old["run_id"]) if s["name"] == "loopwright-version"]
-    assert pins == [{"skill": "pin-napper", "version": 1}]
-    fresh_pins = [
-        s["output"] for s in harness.steps(fresh["run_id"]) if s["name"] == "loopwright-version"
-    ]
-    assert fresh_pins == [{"skill": "pin-napper", "version": 2}]
+    pins = harness.sidecar.runner.pins
+    assert pins is not None
+    # Asked again with another active version, the store answers each run's own pin.
+    assert pins.pin(old["run_id"], "pin-napper", 99) == Pin(1, new=False)
+    assert pins.pin(fresh["run_id"], "pin-napper", 99) == Pin(2, new=False)
+    # The pin costs no step of the run.
+    assert [s["name"] for s in harness.steps(old["run_id"])] == ["before", "nap", "after"]
 
 
 def test_new_version_records_its_parent(harness: Harness) -> None:
@@ -57,3 +62,18 @@ def test_new_version_records_its_parent(harness: Harness) -> None:
     assert '-    before = ctx.step.run("before", lambda: "v1")' in diff
     assert '+    before = ctx.step.run("before", lambda: "v2")' in diff
     assert diff.startswith("--- pin_napper.py@v1\n+++ pin_napper.py@v2\n")
+
+
+def test_a_run_pinned_by_the_former_first_step_keeps_that_pin(harness: Harness) -> None:
+    """Runs started before pins moved to the store carry the pin as the memo of a first step
+    ``loopwright-version``; a call bringing it runs that version (1), not the active one (2).
+    The call is made as the engine makes it (protocol 4.1), straight to the sidecar's SDK."""
+    run_id = "01JLEGACYPIN00000000000000"
+    legacy = {hashed_step_id(PIN_STEP): {"data": {"skill": "pin-napper", "version": 1}}}
+    answer = harness.sdk_call("pin-napper", run_id, legacy)
+    assert answer.status_code == 206, answer.text
+    [op] = answer.json()
+    assert (op["op"], op["displayName"], op["data"]) == ("StepRun", "before", "v1")
+    # The memo is the pin: nothing was written to the store for this run.
+    pins = harness.sidecar.runner.pins
+    assert pins is not None and pins.pin(run_id, "pin-napper", 7) == Pin(7, new=True)
