@@ -5,10 +5,12 @@ not one short printable line is refused with the fix."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from typer.testing import CliRunner
 
+from console.ledger_runs import LedgerRuns
 from loopwright.cli import app
 from loopwright.ledger import LedgerReader
 from loopwright.store import open_store
@@ -54,6 +56,9 @@ def test_labelled_steps_are_named_in_the_ledger_and_in_runs_show(harness: Harnes
     raw = runner.invoke(app, ["runs", "show", run["run_id"], "--store", str(store), "--json"])
     names = [s["name"] for s in json.loads(raw.output)["steps"]]
     assert "classify (search)" in names
+    # The console's run page reads the same names (its template shows each step's name).
+    rows = asyncio.run(LedgerRuns(open_store(store)).steps(run["run_id"]))
+    assert [r.name for r in rows][1:3] == ["classify (checkout)", "classify (search)"]
 
 
 def test_a_bad_label_from_the_data_fails_the_run_naming_the_fix(harness: Harness) -> None:
