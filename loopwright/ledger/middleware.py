@@ -71,10 +71,8 @@ def label_step(unique_id: str, label: str) -> None:
     """Name the step ``unique_id`` of the current call ``"<id> (<label>)"`` in the ledger (call
     from the handler, before the step runs). Only the ledger's name changes, never the id."""
     labels = _step_labels.get()
-    if labels is None:
-        labels = {}
-        _step_labels.set(labels)
-    labels[unique_id] = label
+    if labels is not None:  # else no ledger records this call: nothing to name
+        labels[unique_id] = label
 
 
 def trigger_of(event: Any) -> tuple[str, str | None]:
