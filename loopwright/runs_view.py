@@ -274,6 +274,13 @@ def _print_header(run: RunRecord) -> None:
         console.print(Text(f"error    {code}{printable(run.error_message)}", style="red"))
 
 
+def step_title(step: StepRecord) -> str:
+    """The step's ledger name when a label made it say more than its id ("classify
+    (checkout)"), else its id ("classify:1")."""
+    base = step.step_id.partition(":")[0]
+    return step.name if step.name and step.name != base else step.step_id
+
+
 def steps_table(steps: list[StepRecord]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col, justify in (
@@ -288,7 +295,7 @@ def steps_table(steps: list[StepRecord]) -> Table:
     for i, step in enumerate(steps, 1):
         table.add_row(
             str(i),
-            printable(step.step_id),
+            printable(step_title(step)),
             Text(step.status, style=STATUS_STYLE.get(step.status, "")),
             str(step.attempt + 1),
             took(step.duration_ms),

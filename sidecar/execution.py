@@ -19,7 +19,7 @@ from collections.abc import Callable
 import inngest
 
 from loopwright.ledger import shadow_subject
-from loopwright.ledger.middleware import annotate
+from loopwright.ledger.middleware import annotate, label_step
 from sidecar.capabilities import CapabilityProvider
 from sidecar.capabilities.shadow import EffectLog
 from sidecar.facade.capabilities import CapabilityCall, build_capabilities
@@ -144,6 +144,7 @@ class Runner:
             cpu_seconds=self.pool.limits.job_cpu_seconds,
             budgets=self.budgets,
             effects=effects,
+            label_step=label_step,
         )
         try:
             return session.run()

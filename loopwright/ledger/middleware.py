@@ -60,6 +60,21 @@ def annotate(*, skill_id: str | None, skill_version: int | None) -> None:
     _subject.set(Subject(skill_id, skill_version))
 
 
+#: Labels of the steps this SDK call runs, by the SDK's de-duplicated id ("classify:1"). Reset
+#: by the middleware at the start of each call: the SDK's worker threads keep their context.
+_step_labels: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "loopwright_ledger_step_labels", default=None
+)
+
+
+def label_step(unique_id: str, label: str) -> None:
+    """Name the step ``unique_id`` of the current call ``"<id> (<label>)"`` in the ledger (call
+    from the handler, before the step runs). Only the ledger's name changes, never the id."""
+    labels = _step_labels.get()
+    if labels is not None:  # else no ledger records this call: nothing to name
+        labels[unique_id] = label
+
+
 def trigger_of(event: Any) -> tuple[str, str | None]:
     """("cron" | "invoke" | "event", the cron expression when there is one)."""
     name = getattr(event, "name", "") or ""
@@ -231,6 +246,8 @@ class LedgerMiddleware(inngest.MiddlewareSync):
         self.retries = DEFAULT_RETRIES if retries is None else int(retries)
         self.first_call = steps.size == 0
         self.call_at = self.recorder.clock()
+        # A fresh dict that ``label_step`` fills (shared even if the handler runs in a copy).
+        _step_labels.set({})
 
     def before_execution(self) -> None:
         if self.exec_at is None:
@@ -289,10 +306,12 @@ class LedgerMiddleware(inngest.MiddlewareSync):
         began = self.exec_at if self.exec_at is not None else self.call_at
         error = result.error
         code = type(error).__name__ if error is not None else None
+        step_id = _deduped_id(self.ctx, step.id)
+        label = (_step_labels.get() or {}).get(step_id)
         record = StepRecord(
             run_id=run_id,
-            step_id=_deduped_id(self.ctx, step.id),
-            name=step.id,
+            step_id=step_id,
+            name=step.id if label is None else f"{step.id} ({label})",
             op=step.op.value,
             status=status,
             attempt=int(self.ctx.attempt),

@@ -41,8 +41,8 @@ class RecordingStepBackend:
         self._seen: dict[str, int] = {}
         self.records: list[StepRecord] = []
 
-    def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON:
-        record = self._next(step_id, "run")
+    def run(self, step_id: str, callback: Callable[[], JSON], *, label: str | None = None) -> JSON:
+        record = self._next(step_id, "run", **({"label": label} if label is not None else {}))
         if self._replay is not None:
             if record.error is not None:
                 name, _, message = record.error.partition(": ")

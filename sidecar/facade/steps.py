@@ -26,8 +26,13 @@ from .events import SOURCE_KEY, EventView, check_event_name
 from .exposure import Exposed
 from .limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS, MAX_STEPS_PER_RUN
 from .payload import JSON, to_json_value
+from .text import text_problem
 
 STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+#: A step label names what one use of a step is about ("checkout"): the run ledger shows the
+#: step as ``classify (checkout)``. The id stays the literal the validator enumerates. 64 so
+#: that any skill id (up to 63 characters) fits.
+MAX_LABEL_CHARS = 64
 STEP_METHODS = frozenset({"run", "sleep", "sleep_until", "wait_for_event", "send_event", "invoke"})
 #: The platform's own step id (runs started before version pins moved to the store carry the
 #: pin as this step's memo, so a skill's step must never produce one).
@@ -37,7 +42,9 @@ PIN_STEP_ID = "loopwright-version"
 class StepBackend(Protocol):
     """What drives steps. Durations arrive normalized to ``timedelta``; outputs are JSON."""
 
-    def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON: ...
+    def run(
+        self, step_id: str, callback: Callable[[], JSON], *, label: str | None = None
+    ) -> JSON: ...
 
     def sleep(self, step_id: str, duration: datetime.timedelta) -> None: ...
 
@@ -80,17 +87,21 @@ class Step(Exposed):
         self._seen: dict[str, int] = {}
         self._total = 0
 
-    def run(self, step_id: str, fn: Callable[..., object], *args: object) -> JSON:
+    def run(
+        self, step_id: str, fn: Callable[..., object], *args: object, label: str | None = None
+    ) -> JSON:
         unique_id = self._begin(step_id, "run")
         if not callable(fn):
             raise StepMisuse(f"ctx.step.run({step_id!r}, ...) needs a function as second argument")
+        if label is not None and (problem := label_problem(label)):
+            raise StepMisuse(f"ctx.step.run({step_id!r}, ..., label=...): {problem}")
 
         def callback() -> JSON:
             with scope.inside_step(self._run_id, unique_id):
                 output = fn(*args)
             return to_json_value(output, f"the output of step {step_id!r}")
 
-        return self._backend.run(step_id, callback)
+        return self._backend.run(step_id, callback, label=label)
 
     def sleep(self, step_id: str, duration: int | datetime.timedelta) -> None:
         self._begin(step_id, "sleep")
@@ -185,6 +196,15 @@ class Step(Exposed):
             {"name": event["name"], "data": event.get("data") or {}, **_optional(event)},
             f"an event sent by step {step_id!r}",
         )
+
+
+def label_problem(label: object) -> str | None:
+    """Why ``label`` cannot label a step, with the fix; None when it can."""
+    if not isinstance(label, str) or not label.strip():
+        return f"the label must be a non-empty string, like label=service; got {label!r}"
+    if len(label) > MAX_LABEL_CHARS:
+        return f"the label has {len(label)} characters; shorten it to {MAX_LABEL_CHARS} at most"
+    return text_problem(label)
 
 
 def _optional(event: dict[str, JSON]) -> dict[str, JSON]:

@@ -136,8 +136,9 @@ class RemoteStepBackend:
         self._execute_first = execute_first
         self.abandoned = False
 
-    def run(self, step_id: str, callback: Callable[[], JSON]) -> JSON:
-        return self._request({"kind": "run", "id": step_id}, callback)
+    def run(self, step_id: str, callback: Callable[[], JSON], *, label: str | None = None) -> JSON:
+        labelled = {} if label is None else {"label": label}
+        return self._request({"kind": "run", "id": step_id, **labelled}, callback)
 
     def sleep(self, step_id: str, duration: datetime.timedelta) -> None:
         self._request({"kind": "sleep", "id": step_id, "duration_ms": _ms(duration)})

@@ -39,7 +39,7 @@ from sidecar.facade.errors import SkillViolation
 from sidecar.facade.events import RESERVED_EMIT_PREFIXES, SOURCE_KEY, event_name_problem
 from sidecar.facade.limits import MAX_EVENTS_PER_SEND, MAX_SLEEP_MS
 from sidecar.facade.payload import JSON, to_json_value
-from sidecar.facade.steps import PIN_STEP_ID, STEP_ID_PATTERN
+from sidecar.facade.steps import PIN_STEP_ID, STEP_ID_PATTERN, label_problem
 from sidecar.validation import Manifest
 
 from .budget import BudgetExceeded, RunBudgets
@@ -101,9 +101,13 @@ class Session:
         cpu_seconds: int,
         budgets: RunBudgets | None = None,
         effects: Effects | None = None,
+        label_step: Callable[[str, str], None] | None = None,
     ) -> None:
         self.worker = worker
         self.effects = effects
+        #: Where a step's label goes (the run ledger's step name); the caller wires it, as
+        #: this module also loads inside the workers' sandbox, which has no platform code.
+        self.label_step = label_step
         self.ctx = ctx
         self.job = job
         self.gateway = CapabilityGateway(capabilities)
@@ -265,6 +269,7 @@ class Session:
         step = self.ctx.step
         try:
             if kind == "run":
+                self._label(unique, message)
                 value = step.run(step_id, self._callback(step_id, unique, ask=not executing))
                 if executing:  # the SDK answered instead of running it: the worker is running it
                     self.broken = True
@@ -295,6 +300,17 @@ class Session:
         except (ValueError, TypeError) as err:
             raise WorkerBroken("step-misuse", f"step {step_id!r}: {err}") from None
         self._send({"op": "memo", "value": value})
+
+    def _label(self, unique: str, message: Message) -> None:
+        """Give the run ledger the step's label (``ctx.step.run(..., label=...)``), checked."""
+        label = message.get("label")
+        if label is None:
+            return
+        problem = label_problem(label)
+        if problem:
+            raise WorkerBroken("step-misuse", f"step {unique!r}: {problem}")
+        if self.label_step is not None:
+            self.label_step(unique, str(label))
 
     def _callback(self, step_id: str, unique: str, *, ask: bool) -> Callable[[], JSON]:
         def execute() -> JSON:

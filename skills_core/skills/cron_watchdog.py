@@ -241,7 +241,9 @@ def cron_watchdog(ctx):
         if schedule["skill_id"] == SELF:
             continue  # a watchdog that does not run cannot say so; the heartbeat's reader can
         window = history_window(schedule, since, until, now)
-        history = ctx.step.run("read-history", read_history, schedule, window)
+        history = ctx.step.run(
+            "read-history", read_history, schedule, window, label=schedule["skill_id"]
+        )
         new = gap_findings(
             schedule, history["fires"], history["runs"], since, until, history["known_before"]
         )
@@ -249,7 +251,9 @@ def cron_watchdog(ctx):
         state = current_state(schedule, history["fires"], history["runs"])
         decisions.append(decision(schedule, state, new, until, history))
         findings += new
-    messages = [ctx.step.run("alert", alert, f)["message_id"] for f in findings]
+    messages = [
+        ctx.step.run("alert", alert, f, label=f["skill_id"])["message_id"] for f in findings
+    ]
     for f in findings:
         ctx.log(f["detail"], kind=f["kind"], skill=f["skill_id"])
     return {

@@ -93,6 +93,12 @@ INSTRUCTIONS = (
 )
 
 
+def label_of(service):
+    """The service's name as a step label (the run's timeline then says `classify (checkout)`);
+    None when the name cannot be one: a label is one printable line of at most 64 characters."""
+    return service[:64] if service.isprintable() and service.strip() else None
+
+
 def signals_query():
     """Every signal in one PromQL query; each series gets a `signal` label."""
     tagged = [f'label_replace({q}, "signal", "{name}", "", "")' for name, q in SIGNALS.items()]
@@ -356,7 +362,9 @@ def health_check(ctx):
         return {"status": "no-data", "checked_at": seen["checked_at"], "services": {}}
     verdicts = {}
     for service in sorted(seen["services"]):
-        verdicts[service] = ctx.step.run("classify", classify, service, seen["services"][service])
+        verdicts[service] = ctx.step.run(
+            "classify", classify, service, seen["services"][service], label=label_of(service)
+        )
         ctx.log(f"{service}: {verdicts[service]['label']}", reason=verdicts[service]["reason"])
 
     def track(service, verdict, checked_at):
@@ -375,7 +383,12 @@ def health_check(ctx):
     tracked = {}
     for service in sorted(verdicts):
         tracked[service] = ctx.step.run(
-            "track-incident", track, service, verdicts[service], seen["checked_at"]
+            "track-incident",
+            track,
+            service,
+            verdicts[service],
+            seen["checked_at"],
+            label=label_of(service),
         )
     incidents, updates = [], []
     for service, t in tracked.items():
@@ -390,7 +403,9 @@ def health_check(ctx):
             updates.append(data)
         note = lifecycle_note(service, t)
         if note:
-            ctx.step.run("post-incident-update", post, note, t["incident"]["id"])
+            ctx.step.run(
+                "post-incident-update", post, note, t["incident"]["id"], label=label_of(service)
+            )
     events = [skill.Event("health/incident.opened", i, id=i["triage_key"]) for i in incidents]
     events += [skill.Event("health/incident.updated", u, id=u["triage_key"]) for u in updates]
     if events:

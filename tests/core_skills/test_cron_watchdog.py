@@ -95,6 +95,8 @@ def test_a_missed_fire_alerts_once_within_two_intervals() -> None:
     [post] = [c for c in result.capability_calls if c.method == "post"]
     assert post.args["channel"] == "inbox" and post.args["thread"] == "watchdog:heartbeat"
     assert result.return_value["decisions"][0]["label"] == "missed"
+    labelled = [(s.id, s.detail.get("label")) for s in result.steps if s.detail.get("label")]
+    assert labelled == [("read-history", "heartbeat"), ("alert", "heartbeat")]
 
 
 def test_the_next_ticks_do_not_alert_the_same_gap_again() -> None:

@@ -168,6 +168,9 @@ def test_a_normal_fleet_opens_no_incident() -> None:
         "track-incident"
     ] * 3
     assert [s.op for s in result.steps] == ["run"] * 7
+    # each per-service step is labelled with its service: the run's timeline says which
+    services = sorted(result.return_value["services"])
+    assert [s.detail.get("label") for s in result.steps] == [None] + services * 2
 
 
 def test_metrics_api_down_retries_the_run_later() -> None:

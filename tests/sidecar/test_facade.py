@@ -68,6 +68,33 @@ def test_step_callbacks_run_inside_a_step_scope() -> None:
     assert current_step() is None
 
 
+def test_a_step_label_reaches_the_backend_beside_the_unchanged_id() -> None:
+    step, backend = make_step()
+    for service in ["checkout", "search"]:
+        step.run("classify", lambda s: s, service, label=service)
+    assert [(r.id, r.detail.get("label")) for r in backend.records] == [
+        ("classify", "checkout"),
+        ("classify:1", "search"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "fix"),
+    [
+        ("", "non-empty string"),
+        (7, "non-empty string"),
+        ("x" * 65, "shorten it to 64"),
+        ("two\nlines", "one line of printable characters"),
+        ("\u202eevil", "one line of printable characters"),
+    ],
+)
+def test_bad_step_labels_are_refused_naming_the_fix(label: object, fix: str) -> None:
+    step, backend = make_step()
+    with pytest.raises(StepMisuse, match=fix):
+        step.run("classify", lambda: 1, label=label)  # type: ignore[arg-type]
+    assert backend.records == []
+
+
 @pytest.mark.parametrize("step_id", ["", "has space", "x" * 81, 42, "-lead", "loopwright-version"])
 def test_step_ids_are_checked(step_id: object) -> None:
     step, _ = make_step()
