@@ -38,14 +38,13 @@ def test_labelled_steps_are_named_in_the_ledger_and_in_runs_show(harness: Harnes
     finished(LedgerReader(open_store(store)), run["run_id"])
     steps = LedgerReader(open_store(store)).steps(run["run_id"])
     assert [(s.step_id, s.name) for s in steps] == [
-        ("loopwright-version", "loopwright-version"),
         ("classify", "classify (checkout)"),
         ("classify:1", "classify (search)"),
         ("summary", "summary"),
     ]
     # The engine's own steps are unchanged: labels never reach the protocol.
     engine = [s["name"] for s in harness.steps(run["run_id"])]
-    assert engine == ["loopwright-version", "classify", "classify", "summary"]
+    assert engine == ["classify", "classify", "summary"]
 
     shown = runner.invoke(app, ["runs", "show", run["run_id"], "--store", str(store)])
     assert shown.exit_code == 0, shown.output
@@ -58,7 +57,7 @@ def test_labelled_steps_are_named_in_the_ledger_and_in_runs_show(harness: Harnes
     assert "classify (search)" in names
     # The console's run page reads the same names (its template shows each step's name).
     rows = asyncio.run(LedgerRuns(open_store(store)).steps(run["run_id"]))
-    assert [r.name for r in rows][1:3] == ["classify (checkout)", "classify (search)"]
+    assert [r.name for r in rows][:2] == ["classify (checkout)", "classify (search)"]
 
 
 def test_a_bad_label_from_the_data_fails_the_run_naming_the_fix(harness: Harness) -> None:
