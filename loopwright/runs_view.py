@@ -26,7 +26,7 @@ runs_app = typer.Typer(
 )
 console = Console()
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "red", "cancelled": "dim"}
-SHORT_ID = 14  # 10 characters of time, 4 of randomness: unique in practice, and a valid prefix
+SHORT_ID = 14  # 10 characters of time, 4 of randomness; longer where another run shares them
 OUTPUT_LINES = 40
 StoreOption = Annotated[
     str | None,
@@ -73,7 +73,8 @@ def _reader(store: str | None) -> LedgerReader:
         raise typer.Exit(1) from None
 
 
-def runs_table(runs: list[RunRecord]) -> Table:
+def runs_table(runs: list[RunRecord], short: dict[str, str]) -> Table:
+    """``short``: each run's id cut to a prefix no other run shares (``short_ids``)."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("RUN", no_wrap=True)
     table.add_column("SKILL", overflow="ellipsis", max_width=24, no_wrap=True)
@@ -83,7 +84,7 @@ def runs_table(runs: list[RunRecord]) -> Table:
     table.add_column("TRY", justify="right", no_wrap=True)
     for run in runs:
         table.add_row(
-            run.run_id[:SHORT_ID],
+            short.get(run.run_id, run.run_id),
             printable(subject(run)),
             Text(run.status, style=STATUS_STYLE.get(run.status, "")),
             when(run.started_at),
@@ -93,11 +94,11 @@ def runs_table(runs: list[RunRecord]) -> Table:
     return table
 
 
-def run_line(run: RunRecord) -> Text:
+def run_line(run: RunRecord, short_id: str) -> Text:
     """One line of `runs --follow`: a run started, or ended."""
     ended = run.status != "running"
     stamp = when(run.ended_at if ended and run.ended_at else run.started_at)
-    line = Text(f"{stamp}  {run.run_id[:SHORT_ID]}  ")
+    line = Text(f"{stamp}  {short_id}  ")
     line.append(f"{run.status:<9}", style=STATUS_STYLE.get(run.status, ""))
     line.append(f" {printable(subject(run))}")
     if ended:
@@ -139,7 +140,7 @@ def runs_command(
         for run in runs:
             typer.echo(json.dumps(run.to_dict(), default=str))
     elif runs:
-        console.print(runs_table(runs))
+        console.print(runs_table(runs, reader.short_ids([r.run_id for r in runs], SHORT_ID)))
     else:
         console.print(
             "No runs recorded yet. Runs appear here as skills run "
@@ -168,7 +169,8 @@ def _follow(reader: LedgerReader, skill: str | None, status: str | None, as_json
                 if as_json:
                     typer.echo(json.dumps(run.to_dict(), default=str))
                 elif not first or run.status == "running":
-                    console.print(run_line(run))
+                    short = reader.short_ids([run.run_id], SHORT_ID)[run.run_id]
+                    console.print(run_line(run, short))
             if first and not as_json:
                 console.print(Text("watching for runs (Ctrl-C to stop)", style="dim"))
             first = False

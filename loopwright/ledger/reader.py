@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,6 +76,29 @@ class LedgerReader:
             raise AmbiguousRunId(run_id, [r["run_id"] for r in rows])
         return RunRecord.from_row(rows[0])
 
+    def short_ids(self, run_ids: Sequence[str], minimum: int) -> dict[str, str]:
+        """Each run id cut to the shortest prefix (at least ``minimum`` characters) that no
+        other recorded run shares, so ``run`` resolves it. Runs started in one millisecond
+        share a ULID's time and most of its randomness (the engine's ids are monotonic), so a
+        fixed length is not enough; the runs that share most of an id are its neighbours in
+        id order."""
+        t = tables.runs
+
+        def read(conn: sa.Connection) -> dict[str, str]:
+            out = {}
+            for run_id in run_ids:
+                before = sa.select(t.c.run_id).where(t.c.run_id < run_id)
+                after = sa.select(t.c.run_id).where(t.c.run_id > run_id)
+                neighbours = [
+                    conn.execute(before.order_by(t.c.run_id.desc()).limit(1)).scalar(),
+                    conn.execute(after.order_by(t.c.run_id).limit(1)).scalar(),
+                ]
+                shared = [_shared_length(run_id, n) for n in neighbours if n]
+                out[run_id] = run_id[: max([minimum, *(n + 1 for n in shared)])]
+            return out
+
+        return self.store.read(read)
+
     def steps(self, run_id: str) -> list[StepRecord]:
         t = tables.steps
         query = sa.select(t).where(t.c.run_id == run_id).order_by(t.c.finished_at, t.c.step_id)
@@ -130,3 +154,11 @@ class LedgerReader:
         if since is not None:
             query = query.where(t.c.at >= since)
         return [dict(r) for r in self.store.read(lambda c: c.execute(query).mappings().all())]
+
+
+def _shared_length(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` have in common."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n

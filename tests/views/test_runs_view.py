@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app
+from loopwright.ledger import LedgerWriter, RunRecord
 from loopwright.ledger.middleware import LedgerRecorder
 from loopwright.store import open_store
 from tests.conformance._engine import EngineAPI, running_engine
@@ -125,3 +126,31 @@ def test_unknown_run_exits_1_naming_it(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no run '01ARZ3NDEKTSV4RRFFQ69G5FAV'" in result.output
     listed = runner.invoke(app, ["runs", "--store", store])
     assert listed.exit_code == 0 and "No runs recorded yet" in listed.output
+
+
+def test_runs_of_one_millisecond_get_ids_that_tell_them_apart(tmp_path: Path) -> None:
+    """The engine's ULIDs are monotonic: two cron runs fired in one millisecond share the
+    first 25 characters, so the 14 shown by default would name both."""
+    store = str(tmp_path / "platform.db")
+    twins = ["01M8WMXQT83M5KAAAAAAAAAAA1", "01M8WMXQT83M5KAAAAAAAAAAA2"]
+    loner = "01M8WMZJD7BYT2AAAAAAAAAAAA"
+    writer = LedgerWriter(open_store(store))
+    for n, run_id in enumerate([*twins, loner]):
+        writer.record_run(
+            RunRecord(
+                run_id=run_id, app_id="app", function_id=f"app-fn{n}", skill_id=f"s{n}",
+                skill_version=1, trigger="cron", event_name=None, event_id=None,
+                cron="*/30 * * * *", status="completed", started_at=1_800_000_000.0 + n,
+                ended_at=1_800_000_001.0 + n,
+            )
+        )  # fmt: skip
+    result = runner.invoke(app, ["runs", "--store", store], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    shown = [line.split()[0] for line in result.output.splitlines()[1:]]
+    assert sorted(shown) == sorted([*twins, loner[:14]])
+    for short, full in [(twins[0], twins[0]), (loner[:14], loner)]:
+        found = runner.invoke(app, ["runs", "show", short, "--store", store, "--json"])
+        assert found.exit_code == 0 and json.loads(found.output)["run_id"] == full
+    ambiguous = runner.invoke(app, ["runs", "show", twins[0][:14], "--store", store])
+    assert ambiguous.exit_code == 1
