@@ -13,8 +13,13 @@ themselves, when idle a write commits at once) and applies it in one transaction
   take the others down; a write that fails alone is reported to ``on_failure`` (the ledger
   keeps it as a gap), never raised into a run.
 
-``call`` queues a write and waits for it to commit (the run-final write): everything queued
-before it, that run's step rows included, is committed first or in the same transaction.
+``call`` writes and waits for it to commit (the run-final write): everything queued before
+it, that run's step rows included, is committed first or in the same transaction. When the
+writer thread is not committing, the caller takes everything queued and commits it with its
+own write in its own thread: handing the write to the writer thread and back costs two thread
+wake-ups, each of which may wait for the GIL (up to the interpreter's 5 ms switch interval),
+about 10 ms per run in bench/skill_steps.py; one batch is committed at a time either way, so
+the order holds.
 A full queue blocks the caller until the writer frees room (back-pressure, counted) rather
 than drop a write; the writer always frees room, since every transaction commits or fails
 within the store's busy timeout. ``close`` commits everything queued and stops the thread;
@@ -91,6 +96,7 @@ class GroupCommit:
         self._queued = 0  # writes ever queued; the n-th has sequence number n
         self._committed = 0  # every write up to this sequence number is settled
         self._closing = False
+        self._committing = False  # a batch is being committed (by the writer or a caller)
         #: Times a caller found the queue full and waited for room.
         self.backpressure_waits = 0
         self.batches = 0
@@ -123,13 +129,47 @@ class GroupCommit:
         self._commit([write])
 
     def call(self, what: str, run_id: str | None, apply: Apply) -> Any:
-        """Queue a write, wait until it commits, return its result (or raise its error)."""
+        """Write, wait until it commits, return its result (or raise its error)."""
         write = Write(what, run_id, apply, done=threading.Event())
-        self.put(write)
+        batch = self._take_all_with(write)
+        if batch is None:  # the writer thread is committing: queue behind it
+            self.put(write)
+        else:
+            self._commit_taken(batch)
         write.done.wait()  # type: ignore[union-attr]
         if write.error is not None:
             raise write.error
         return write.result
+
+    def _take_all_with(self, write: Write) -> list[Write] | None:
+        """Everything queued plus ``write``, taken for the caller to commit; None if a batch
+        is being committed (then the order needs the writer thread)."""
+        with self._cond:
+            if self._committing or self._closing or len(self._queue) >= self.max_batch:
+                return None
+            batch = [*self._queue, write]
+            self._queue.clear()
+            self._queued += 1
+            self._urgent -= sum(1 for w in batch[:-1] if w.done is not None)
+            self._committing = True
+            self._cond.notify_all()  # room for blocked callers
+            return batch
+
+    def _commit_taken(self, batch: list[Write]) -> None:
+        try:
+            self._commit(batch)
+        except BaseException as err:  # never leave a waiting caller unsettled
+            log.exception("ledger: commit error")
+            for write in batch:
+                if write.done is not None and not write.done.is_set():
+                    write.settle(error=err)
+        finally:
+            with self._cond:
+                self._committed += len(batch)
+                self.batches += 1
+                self._committing = False
+                self._cond.notify_all()
+                self._has_work.notify()
 
     def flush(self) -> None:
         """Wait until every write queued before this call is committed (or failed)."""
@@ -173,22 +213,17 @@ class GroupCommit:
                 if not self._queue:
                     return  # closing and drained
                 self._has_work.wait_for(self._batch_ready, timeout=self.linger_s)
+                # A caller may be committing what it took (``call``): one batch at a time.
+                self._has_work.wait_for(lambda: not self._committing)
+                if not self._queue:
+                    continue  # that caller took it all
                 batch = [
                     self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))
                 ]
                 self._urgent -= sum(1 for w in batch if w.done is not None)
+                self._committing = True
                 self._cond.notify_all()  # room for blocked callers
-            try:
-                self._commit(batch)
-            except BaseException as err:  # never let the thread die with writes unsettled
-                log.exception("ledger: writer thread error")
-                for write in batch:
-                    if write.done is not None and not write.done.is_set():
-                        write.settle(error=err)
-            with self._cond:
-                self._committed += len(batch)
-                self.batches += 1
-                self._cond.notify_all()
+            self._commit_taken(batch)
 
     def _batch_ready(self) -> bool:
         return self._urgent > 0 or self._closing or len(self._queue) >= self.max_batch

@@ -57,6 +57,30 @@ def test_finishing_a_run_commits_its_queued_steps_first(store: Store) -> None:
     assert rollup.runs == 1
 
 
+def test_an_idle_writer_lets_the_finishing_caller_commit_in_its_own_thread(store: Store) -> None:
+    """No hand-off to the writer thread and back on a run's path when nothing is committing;
+    the queued rows go in the same transaction, before the final write."""
+    writer = QueuedLedgerWriter(store, no_failure, **HOLD)
+    seen: list[str] = []
+
+    def final(conn: object) -> str:
+        seen.append(threading.current_thread().name)
+        return "done"
+
+    try:
+        writer.call_started(start("r1"))
+        for n in range(3):
+            writer.step_finished(step("r1", n))
+        batches = writer.queue.batches
+        assert writer.queue.call("final", "r1", final) == "done"
+        assert seen == [threading.current_thread().name]
+        assert writer.queue.batches == batches + 1  # one transaction with the steps
+        assert [s.step_id for s in LedgerReader(store).steps("r1")] == ["s0", "s1", "s2"]
+        assert writer.queue.pending == 0
+    finally:
+        writer.close()
+
+
 def test_a_full_queue_blocks_the_caller_and_loses_nothing(store: Store) -> None:
     writer = QueuedLedgerWriter(store, no_failure, capacity=2, max_batch=1, linger_s=0.0)
     reader = LedgerReader(store)
