@@ -12,7 +12,6 @@ from aiohttp import web
 from .api import build_app
 from .config import EngineConfig
 from .core import Engine
-from .heap import settle_after_imports
 
 log = logging.getLogger("loopwright.engine")
 
@@ -48,7 +47,4 @@ def run(config: EngineConfig) -> None:
         uvloop.install()
     except ImportError:  # uvloop is optional; asyncio's loop works, only slower
         pass
-    # Here, not in serve(): the GC policy is the engine process's, and tests run serve() inside
-    # their own process.
-    settle_after_imports()
     asyncio.run(serve(config))
