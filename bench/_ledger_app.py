@@ -1,6 +1,6 @@
 """The SDK app of bench/ledger_overhead.py: one function served twice, once by a client with
 the run-ledger middleware (``/api/on``) and once without (``/api/off``), in one process so
-both see the same machine. ``GET /count`` says how many step bodies ran, per side."""
+both see the same machine. ``GET /count`` says how many step bodies ran, and how many runs finished, per side."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from loopwright.store import open_store
 ENGINE = os.environ["BENCH_ENGINE_URL"]
 STEPS = int(os.environ.get("BENCH_STEPS", "20"))
 counts = {"on": 0, "off": 0}
+finished = {"on": 0, "off": 0}  # runs whose last step ran: the driver keeps runs in flight
 recorders: list[LedgerRecorder] = []
 app = fastapi.FastAPI()
 
@@ -40,8 +41,12 @@ def function_for(side: str, client: inngest.Inngest) -> inngest.Function[Any]:
             counts[side] += 1
             return counts[side]
 
+        def done() -> None:
+            finished[side] += 1
+
         for _ in range(STEPS):
             ctx.step.run("step", body)
+        ctx.step.run("done", done)
         return STEPS
 
     return steps
@@ -55,4 +60,5 @@ for side in ("on", "off"):
 @app.get("/count")
 async def count() -> dict[str, int]:  # async: answered on the loop, not behind busy threads
     queue = recorders[0].writer.queue
-    return {**counts, "ledger_writes": queue.queued, "ledger_batches": queue.batches}
+    return {**counts, **{f"{side}_finished": n for side, n in finished.items()},
+            "ledger_writes": queue.queued, "ledger_batches": queue.batches}  # fmt: skip

@@ -5,8 +5,10 @@ Method
   client with the ledger middleware (writing a real SQLite platform store) and through one
   without. Trivial step bodies make this the strictest case: a skill's real steps (a
   sandboxed worker, capabilities) cost far more, so the ledger's share there is smaller.
-- Phases alternate on/off/on/off...; each phase queues a backlog of runs, waits out a warm-up,
-  then counts step bodies over a steady window while the backlog lasts, then drains.
+- Phases alternate on/off/on/off...; each phase keeps ``--runs`` runs in flight (a closed loop:
+  a run that finishes is replaced at once), waits out a warm-up, counts step bodies over a
+  steady window, then stops topping up and drains. (It used to queue one backlog and count a
+  window while it drained: the shape of a burst, not a steady state.)
 - Figure: median steps/s on ÷ median steps/s off (target ≥ 0.95).
 - Second figure, steadier on a loaded shared machine: the app process's CPU time per step
   (from /proc, over the same windows), off ÷ on — the share of the app's CPU the ledger leaves
@@ -58,21 +60,37 @@ def cpu_seconds(pid: int) -> float:
 def phase(
     http: httpx.Client, app: str, pid: int, side: str, runs: int, warm: float, window: float
 ) -> tuple[float, float]:
-    """(steps/s, app CPU ms per step) over the phase's steady window."""
-    for start in range(0, runs, 100):
-        batch = [{"name": f"bench/{side}", "data": {}} for _ in range(min(100, runs - start))]
-        http.post("/e/bench", json=batch).raise_for_status()
-    time.sleep(warm)
-    c0, t0, cpu0 = (
-        httpx.get(f"{app}/count", timeout=30).json()[side],
-        time.monotonic(),
-        cpu_seconds(pid),
-    )
-    time.sleep(window)
+    """(steps/s, app CPU ms per step) over the phase's steady window: ``runs`` runs kept in
+    flight (a finished run is replaced at once), counted after ``warm`` seconds."""
+    sent = 0
+
+    def top_up() -> dict[str, int]:
+        nonlocal sent
+        count = httpx.get(f"{app}/count", timeout=30).json()
+        missing = runs - (sent - count[f"{side}_finished"])
+        for start in range(0, missing, 100):
+            batch = [
+                {"name": f"bench/{side}", "data": {}} for _ in range(min(100, missing - start))
+            ]
+            http.post("/e/bench", json=batch).raise_for_status()
+        sent += max(0, missing)
+        return count
+
+    def keep_going(seconds: float) -> dict[str, int]:
+        end = time.monotonic() + seconds
+        count = top_up()
+        while time.monotonic() < end:
+            time.sleep(0.05)
+            count = top_up()
+        return count
+
+    keep_going(warm)
+    c0, t0, cpu0 = top_up()[side], time.monotonic(), cpu_seconds(pid)
+    keep_going(window)
     c1, t1, cpu1 = (
         httpx.get(f"{app}/count", timeout=30).json()[side],
         time.monotonic(),
-        cpu_seconds(pid),
+        (cpu_seconds(pid)),
     )
     drain(app, side)
     return (c1 - c0) / (t1 - t0), (cpu1 - cpu0) * 1000 / max(1, c1 - c0)
@@ -91,7 +109,7 @@ def drain(app: str, side: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="on/off phase pairs")
-    parser.add_argument("--runs", type=int, default=400, help="runs queued per phase")
+    parser.add_argument("--runs", type=int, default=400, help="runs kept in flight per phase")
     parser.add_argument("--warm", type=float, default=3.0, help="seconds before counting")
     parser.add_argument("--window", type=float, default=10.0, help="seconds counted")
     parser.add_argument("--quick", action="store_true", help="1 round, short phases")
