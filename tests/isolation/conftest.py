@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -113,7 +114,11 @@ def victim() -> Iterator[psutil.Process]:
         [sys.executable, "-c", "import time; time.sleep(600)"],
         env={"PATH": "/usr/bin:/bin", "LOOPWRIGHT_SIGNING_KEY": VICTIM_SECRET},
     )
+    # Popen returns once the exec's close-on-exec pipe closes, which the kernel does before the
+    # new image's environment is in place: /proc/PID/environ can still read empty for a moment.
+    environ = Path(f"/proc/{proc.pid}/environ")
     try:
+        wait_for(lambda: VICTIM_SECRET in environ.read_text(errors="replace"))
         yield psutil.Process(proc.pid)
     finally:
         proc.kill()
