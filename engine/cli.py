@@ -46,8 +46,11 @@ def engine_command(
         typer.Option(help="Accept only these event keys on /e/{key} (repeatable). Default: any."),
     ] = None,
     max_in_flight: Annotated[
-        int, typer.Option(help="Engine-wide cap on concurrent SDK calls.")
-    ] = 1000,
+        int,
+        typer.Option(
+            help="Engine-wide cap on concurrent SDK calls; more runs than this wait in the queue."
+        ),
+    ] = 100,
     cron_grace: Annotated[
         float,
         typer.Option(help="Seconds a cron tick missed while the engine was down may still fire."),
