@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from hot_register import engine, free_port  # noqa: E402
 
+from loopwright.heap import freeze_start_up_heap  # noqa: E402
 from sidecar.capabilities import FakeCapabilityProvider, Inbox  # noqa: E402
 from sidecar.files import write_atomically  # noqa: E402
 from sidecar.server import running  # noqa: E402
@@ -204,6 +205,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     sizes = [int(s) for s in args.steps.split(",")]
+    # The sidecar runs in this process: freeze its start-up heap as `loopwright sidecar` does.
+    freeze_start_up_heap()
     results = measure(sizes, args.rounds)
     rows = []
     for n, r in results.items():

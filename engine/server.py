@@ -12,6 +12,7 @@ from aiohttp import web
 from .api import build_app
 from .config import EngineConfig
 from .core import Engine
+from .heap import freeze_start_up_heap
 
 log = logging.getLogger("loopwright.engine")
 
@@ -47,4 +48,6 @@ def run(config: EngineConfig) -> None:
         uvloop.install()
     except ImportError:  # uvloop is optional; asyncio's loop works, only slower
         pass
+    # Here, not in serve(): tests run serve() inside their own process.
+    freeze_start_up_heap()
     asyncio.run(serve(config))

@@ -17,6 +17,7 @@ import httpx
 import typer
 
 from loopwright.config import core_constants, load_config
+from loopwright.heap import freeze_start_up_heap
 from loopwright.http_errors import error_message
 from loopwright.url_path import segment
 from sidecar.facade.text import printable
@@ -321,4 +322,5 @@ def sidecar_command(
     if settings.core_dir is not None:
         mode = "demo variants: health-check every minute" if demo else "health-check every 30 min"
         typer.echo(f"  core skills from {settings.core_dir} ({mode})")
+    freeze_start_up_heap()  # here, not in serve(): tests run serve() in their own process
     asyncio.run(serve(settings, log_level=log_level.lower()))
