@@ -5,7 +5,7 @@
 Both functions run N trivial sequential steps (``ctx.step.run("s", stamp)`` in a ``for``
 loop); every step stamps the wall clock and the run returns the stamps. The plain function is
 a sync ``inngest`` function served by FastAPI under uvicorn in its own process; the skill is
-the same loop written as a skill file, validated and served by the sidecar (in this process),
+the same loop written as a skill file, validated and served by the sidecar (its own process),
 its handler run in a sandboxed worker. Both talk to one embedded engine (its own process).
 Runs alternate skill / plain, so both see the same machine load.
 
@@ -25,6 +25,7 @@ late / early per-step cost of the skill ≤ 1.25x.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from hot_register import engine, free_port  # noqa: E402
 
-from loopwright.heap import freeze_start_up_heap  # noqa: E402
-from sidecar.capabilities import FakeCapabilityProvider, Inbox  # noqa: E402
 from sidecar.files import write_atomically  # noqa: E402
-from sidecar.server import running  # noqa: E402
-from sidecar.settings import SidecarSettings  # noqa: E402
 
 SKILL_ID = "bench-steps"
 PLAIN_APP = textwrap.dedent(
@@ -148,54 +146,73 @@ def measure(sizes: list[int], rounds: int) -> dict[int, dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="skill-steps-") as tmp, engine(Path(tmp)) as url:
         work = Path(tmp)
-        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
         env["INNGEST_DEV"] = url
-        plain = subprocess.Popen([sys.executable, "-c", PLAIN_APP, str(port), url], env=env)
-        try:
-            serve_url = f"http://127.0.0.1:{port}/api/inngest"
-            wait_up(serve_url, plain)
-            httpx.post(
-                f"{url}/v1/apps/sync", json={"url": serve_url}, timeout=30
-            ).raise_for_status()
-            settings = SidecarSettings(
-                skills_dir=work / "skills",
-                db=work / "sidecar.db",
-                inbox=work / "inbox.jsonl",
-                engine_url=url,
-                port=free_port(),
-                app_id="bench-skill-steps",
-            )
-            provider = FakeCapabilityProvider(inbox=Inbox(settings.inbox))
-            with (
-                running(settings, provider=provider) as sidecar,
-                httpx.Client(base_url=url, timeout=30) as http,
-            ):
-                settings.skills_dir.mkdir(parents=True, exist_ok=True)
-                write_atomically(settings.skills_dir / "bench_steps.py", SKILL)
-                deadline = time.monotonic() + 60
-                while (s := sidecar.registry.skill(SKILL_ID)) is None or s.active_version is None:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the benchmark skill never went live: {s}")
-                    time.sleep(0.05)
-                print("warm-up", file=sys.stderr)
-                run_once(http, "bench/skill", 5)
-                run_once(http, "bench/plain", 5)
-                for n in sizes:
-                    samples: dict[str, list[dict[str, float]]] = {"skill": [], "plain": []}
-                    for r in range(rounds):
-                        for kind in ("skill", "plain"):
-                            sample = run_once(http, f"bench/{kind}", n)
-                            samples[kind].append(sample)
-                            print(f"n={n} round {r} {kind}: {sample}", file=sys.stderr)
-                    results[n] = {
-                        kind: {k: statistics.median(s[k] for s in runs) for k in runs[0]}
-                        for kind, runs in samples.items()
-                    }
-        finally:
-            plain.terminate()
-            plain.wait(timeout=10)
+        with (
+            plain_app(url, env),
+            sidecar_process(url, env, work),
+            httpx.Client(base_url=url, timeout=30) as http,
+        ):
+            print("warm-up", file=sys.stderr)
+            run_once(http, "bench/skill", 5)
+            run_once(http, "bench/plain", 5)
+            for n in sizes:
+                samples: dict[str, list[dict[str, float]]] = {"skill": [], "plain": []}
+                for r in range(rounds):
+                    for kind in ("skill", "plain"):
+                        sample = run_once(http, f"bench/{kind}", n)
+                        samples[kind].append(sample)
+                        print(f"n={n} round {r} {kind}: {sample}", file=sys.stderr)
+                results[n] = {
+                    kind: {k: statistics.median(s[k] for s in runs) for k in runs[0]}
+                    for kind, runs in samples.items()
+                }
     return results
+
+
+@contextlib.contextmanager
+def plain_app(url: str, env: dict[str, str]) -> Iterator[None]:
+    port = free_port()
+    plain = subprocess.Popen([sys.executable, "-c", PLAIN_APP, str(port), url], env=env)
+    try:
+        serve_url = f"http://127.0.0.1:{port}/api/inngest"
+        wait_up(serve_url, plain)
+        httpx.post(f"{url}/v1/apps/sync", json={"url": serve_url}, timeout=30).raise_for_status()
+        yield
+    finally:
+        plain.terminate()
+        plain.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def sidecar_process(url: str, env: dict[str, str], work: Path) -> Iterator[None]:
+    """The sidecar in its own process, as `loopwright up` starts it (in the driver's process it
+    would share a GIL with the driver's polling, which the plain app does not)."""
+    port = free_port()
+    skills = work / "skills"
+    skills.mkdir()
+    sidecar = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "--engine", url, "--port", str(port),
+         "--skills-dir", str(skills), "--db", str(work / "sidecar.db"),
+         "--app-id", "bench-skill-steps", "--no-core", "--log-level", "warning"],
+        env={**env, "LOOPWRIGHT_CAPABILITIES_DB": str(work / "capabilities.db")},
+        stdout=subprocess.DEVNULL, cwd=REPO,
+    )  # fmt: skip
+    try:
+        api = f"http://127.0.0.1:{port}"
+        wait_up(f"{api}/v1/status", sidecar)
+        write_atomically(skills / "bench_steps.py", SKILL)
+        deadline = time.monotonic() + 60
+        while (
+            httpx.get(f"{api}/v1/skills/{SKILL_ID}", timeout=5).json().get("active_version") is None
+        ):
+            if time.monotonic() > deadline or sidecar.poll() is not None:
+                raise RuntimeError(f"the benchmark skill never went live (sidecar on {api})")
+            time.sleep(0.05)
+        yield
+    finally:
+        sidecar.terminate()
+        sidecar.wait(timeout=30)
 
 
 def main() -> None:
@@ -205,8 +222,6 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     sizes = [int(s) for s in args.steps.split(",")]
-    # The sidecar runs in this process: freeze its start-up heap as `loopwright sidecar` does.
-    freeze_start_up_heap()
     results = measure(sizes, args.rounds)
     rows = []
     for n, r in results.items():
