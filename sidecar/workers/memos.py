@@ -50,6 +50,7 @@ class MemoReplay:
             not isinstance(memos, StepMemos)
             or not isinstance(getattr(memos, "_memos", None), dict)
             or not isinstance(counter, StepIDCounter)
+            or not isinstance(getattr(counter, "_counts", None), dict)
             or not hasattr(getattr(execution, "_middleware", None), "before_execution_sync")
         ):
             return None
@@ -81,6 +82,23 @@ class MemoReplay:
                 message=memo.error.message, name=memo.error.name, stack=memo.error.stack
             )
         return None
+
+    def only_new(self, known: set[str], key: str) -> tuple[JSON, Any] | None:
+        """``(data, error)`` of the memo of ``key`` when the call holds exactly the memos
+        ``known`` plus that one (a warm resume's check; set operations, no Python loop)."""
+        held = self._memos._memos
+        memo = held.get(key)
+        if memo is None or len(held) != len(known) + 1 or not known <= held.keys():
+            return None
+        return memo.data, memo.error  # type: ignore[return-value]
+
+    def skip(self, seen: dict[str, int], keep: str) -> None:
+        """Consume every memo but ``keep`` at once, as ``replay`` would one by one: ``seen``
+        counts the uses of each step id (a warm resume: the worker already had them)."""
+        counts = self._counter._counts
+        for step_id, uses in seen.items():
+            counts[step_id] = counts.get(step_id, 0) + uses
+        self._memos._memos = {keep: self._memos._memos[keep]}
 
 
 def has_memo(ctx: inngest.ContextSync, step_id: str | None = None) -> bool:
