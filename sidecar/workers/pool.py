@@ -158,9 +158,10 @@ class WorkerPool:
                     raise PoolClosed("the worker pool is closed")
                 mine = self._idle.get(owner)
                 if mine:
-                    # The run's own worker, else the most recently used: its caches are warm.
-                    held = (i for i, w in enumerate(mine) if w.warm.holds(run_id))
-                    worker = mine.pop(next(held, -1))
+                    # The worker holding the run furthest along (``warm.py``), else the most
+                    # recently used: its caches are warm.
+                    ranks = [(w.warm.progress(run_id), i) for i, w in enumerate(mine)]
+                    worker = mine.pop(max(ranks)[1])
                     if not mine:
                         del self._idle[owner]
                     return worker

@@ -131,6 +131,11 @@ class WarmRuns:
     def holds(self, run_id: str | None) -> bool:
         return run_id is not None and run_id in self._runs
 
+    def progress(self, run_id: str | None) -> int:
+        """Steps the run's parked handler is past (-1: not held here)."""
+        parked = self._runs.get(run_id) if run_id is not None else None
+        return -1 if parked is None else parked.steps
+
     def take(self, run_id: str) -> ParkedRun | None:
         """The run's parked state, no longer held here (the caller resumes or drops it)."""
         return self._runs.pop(run_id, None)

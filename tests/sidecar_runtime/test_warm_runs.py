@@ -1,0 +1,164 @@
+"""A run's handler stays parked in its worker between SDK calls and is resumed, not replayed,
+when the next call continues exactly what the worker saw; anything else replays it cold.
+
+Each call is made as the engine makes it, straight to the sidecar's SDK (``Harness.sdk_call``),
+so the test chooses the memos. What the sidecar tells workers shows how a call was served:
+``start`` runs the handler from its beginning (a cold replay), ``resume`` continues a parked one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sidecar.workers.pool import Release, WorkerPool
+from sidecar.workers.process import WorkerProcess
+
+from ._harness import Harness, skill_source
+
+STEPS = 12
+COUNTER = skill_source(
+    "sc-warm",
+    f"""
+    seen = []
+    for i in range({STEPS}):
+        seen.append(ctx.step.run("s", lambda: i * 10))
+    return {{"seen": seen}}
+    """,
+)
+EXPECTED = {"seen": [i * 10 for i in range(STEPS)]}
+
+
+@pytest.fixture
+def ops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The ops the sidecar sends to workers, in order."""
+    sent: list[str] = []
+    send = WorkerProcess.send
+
+    def spy(self: WorkerProcess, message: dict[str, Any]) -> None:
+        sent.append(message["op"])
+        send(self, message)
+
+    monkeypatch.setattr(WorkerProcess, "send", spy)
+    yield sent
+
+
+@pytest.fixture
+def counter(harness: Harness) -> str:
+    if harness.skill("sc-warm") is None:
+        assert harness.submit("sc-warm", COUNTER)["state"] == "active"
+    return "sc-warm"
+
+
+def pool(harness: Harness) -> WorkerPool:
+    pool: WorkerPool = harness.sidecar.pool  # type: ignore[attr-defined]
+    return pool
+
+
+def step(harness: Harness, run_id: str, memos: dict[str, Any]) -> httpx.Response:
+    """One call; the new step it ran becomes a memo (as the engine would store it)."""
+    response = harness.sdk_call("sc-warm", run_id, memos)
+    if response.status_code == 206:
+        (op,) = response.json()
+        assert op["op"] == "StepRun", op
+        memos[op["id"]] = {"data": op["data"]}
+    return response
+
+
+def finish(harness: Harness, run_id: str, memos: dict[str, Any]) -> Any:
+    for _ in range(STEPS + 1):
+        response = step(harness, run_id, memos)
+        if response.status_code == 200:
+            return response.json()
+        assert response.status_code == 206, response.text
+    raise AssertionError("the run did not end")
+
+
+def test_a_long_run_resumes_warm_and_ends_as_a_cold_replay_would(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    run_id = "01JWARMRUNS000000000000001"
+    memos: dict[str, Any] = {}
+    assert finish(harness, run_id, memos) == EXPECTED
+    # The handler started once; every later call resumed it where it waited.
+    assert ops.count("start") == 1
+    assert ops.count("resume") == STEPS
+    assert ops.count("memo") == STEPS  # only the pending step's answer crossed the pipe
+
+    ops.clear()
+    cold = harness.sdk_call(counter, run_id, memos)  # the finished run is held nowhere
+    assert (cold.status_code, cold.json()) == (200, EXPECTED)
+    assert ops == ["start"]
+
+
+def test_a_call_on_another_worker_or_after_a_kill_replays_cold(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    run_id = "01JWARMRUNS000000000000002"
+    memos: dict[str, Any] = {}
+    for _ in range(3):
+        assert step(harness, run_id, memos).status_code == 206
+    assert "resume" in ops
+
+    # The worker holding the run is busy: the call lands on another worker, cold.
+    owner = next(o for o in pool(harness)._idle if o.startswith("sc-warm@"))
+    holder = pool(harness).acquire(owner, run_id)
+    assert holder.warm.holds(run_id)
+    try:
+        ops.clear()
+        assert step(harness, run_id, memos).status_code == 206
+        assert ops[0] == "start" and "resume" not in ops
+    finally:
+        pool(harness).release(holder, Release.CLEAN)
+
+    fresh = [w for ws in pool(harness)._idle.values() for w in ws if w.warm.holds(run_id)]
+    fresh.remove(holder)
+    assert len(fresh) == 1
+    # Both hold the run; the next call goes to the one holding it furthest along.
+    ops.clear()
+    assert step(harness, run_id, memos).status_code == 206
+    assert ops[0] == "resume"
+
+    # That worker dies: the call lands on the other one, whose parked handler is stale: it is
+    # dropped and the run replayed.
+    os.kill(fresh[0].pid, signal.SIGKILL)
+    ops.clear()
+    assert step(harness, run_id, memos).status_code == 206
+    assert ops[0] == "start" and "resume" not in ops
+    assert finish(harness, run_id, memos) == EXPECTED
+
+
+def test_a_memo_unlike_the_output_the_worker_produced_forces_a_replay(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    run_id = "01JWARMRUNS000000000000003"
+    memos: dict[str, Any] = {}
+    for _ in range(3):
+        assert step(harness, run_id, memos).status_code == 206
+    last = list(memos)[-1]
+    memos[last] = {"data": 999}  # not what the worker's run of that step returned
+
+    ops.clear()
+    assert step(harness, run_id, memos).status_code == 206
+    assert ops[0] == "start" and "resume" not in ops  # replayed from the engine's memos
+    result = finish(harness, run_id, memos)
+    assert result["seen"][2] == 999  # the engine's memo is the truth, as in any replay
+    assert result["seen"][3:] == EXPECTED["seen"][3:]
+
+
+def test_an_extra_or_missing_memo_forces_a_replay(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    run_id = "01JWARMRUNS000000000000004"
+    memos: dict[str, Any] = {}
+    for _ in range(3):
+        assert step(harness, run_id, memos).status_code == 206
+    ops.clear()
+    assert step(harness, run_id, dict(list(memos.items())[:-1])).status_code == 206  # one lost
+    assert ops[0] == "start"
+    assert finish(harness, run_id, memos) == EXPECTED
