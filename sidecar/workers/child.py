@@ -146,9 +146,12 @@ class Worker:
         """The run's next call: its parked handler gets the answer it waits for and goes on."""
         run_id = str(message["run_id"])
         held = self.parked.pop(run_id, None)
-        if held is None:  # the sidecar thinks otherwise: this worker cannot be trusted further
+        if held is None or held[1].steps != message.get("steps"):
+            # The sidecar thinks otherwise: this worker cannot be trusted further.
+            if held is not None:
+                held[0].drop()
             failure = {"kind": "error", "name": "WorkerStateError", "recycle": True,
-                       "message": f"run {run_id} is not held by this worker"}  # fmt: skip
+                       "message": f"run {run_id} is not held by this worker as the sidecar says"}  # fmt: skip
             self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
             return
         thread, backend = held

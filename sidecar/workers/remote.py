@@ -132,6 +132,8 @@ class RemoteStepBackend:
         self._filename = filename
         self._memos: dict[str, Any] = dict(memos or {})
         self._seen: dict[str, int] = {}
+        #: Steps the handler reached, answered or not (a warm resume checks it).
+        self.steps = 0
         #: The first new step.run runs at once if it matches (see ``protocol``).
         self.execute_first = execute_first
         self.abandoned = False
@@ -177,6 +179,7 @@ class RemoteStepBackend:
         step_id = str(request["id"])
         n = self._seen.get(step_id, 0)
         self._seen[step_id] = n + 1
+        self.steps += 1
         key = hashed_step_id(step_id if n == 0 else f"{step_id}:{n}")
         memo = self._memos.pop(key, None)
         if isinstance(memo, dict):

@@ -234,7 +234,7 @@ class Session:
         self._call_keys = parked.keys
         first = executes_first_new_run(self.ctx)
         self._send({"op": "resume", "run_id": parked.run_id, "cpu_seconds": self._cpu_allowance(),
-                    "execute_first": first})  # fmt: skip
+                    "execute_first": first, "steps": parked.steps + 1})  # fmt: skip
         self._step(parked.pending)
         self._execute_first = first  # for the handler's next step, not the one answered here
         return True

@@ -162,3 +162,46 @@ def test_an_extra_or_missing_memo_forces_a_replay(
     assert step(harness, run_id, dict(list(memos.items())[:-1])).status_code == 206  # one lost
     assert ops[0] == "start"
     assert finish(harness, run_id, memos) == EXPECTED
+
+
+SLEEPER = skill_source(
+    "sc-warm-sleeper",
+    """
+    a = ctx.step.run("a", lambda: 1)
+    ctx.step.sleep("nap", 1000)
+    try:
+        ctx.step.run("fails", lambda: 1)
+    except skill.StepError as err:
+        a += len(err.name)
+    return {"a": a}
+    """,
+)
+
+
+def test_a_handler_parked_at_a_sleep_resumes_and_an_error_memo_it_did_not_produce_replays(
+    harness: Harness, ops: list[str]
+) -> None:
+    if harness.skill("sc-warm-sleeper") is None:
+        assert harness.submit("sc-warm-sleeper", SLEEPER)["state"] == "active"
+    run_id = "01JWARMRUNS000000000000005"
+    memos: dict[str, Any] = {}
+    kinds = []
+    for _ in range(4):
+        response = harness.sdk_call("sc-warm-sleeper", run_id, memos)
+        if response.status_code == 200:
+            break
+        (op,) = response.json()
+        kinds.append(op["op"])
+        # The engine's memos: the first step's output, the sleep's, then the second step's
+        # error (as if its retries were spent).
+        if op["op"] == "Sleep":
+            memos[op["id"]] = {"data": None}
+        elif kinds.count("StepRun") == 1:
+            memos[op["id"]] = {"data": op["data"]}
+        else:
+            memos[op["id"]] = {"error": {"name": "Boom", "message": "no", "stack": ""}}
+    assert kinds == ["StepRun", "Sleep", "StepRun"]
+    assert (response.status_code, response.json()) == (200, {"a": 1 + len("Boom")})
+    # Resumed after the first step and after the sleep; the last step's callback returned 1
+    # but the engine says it failed: that call replays the handler from the engine's memos.
+    assert [op for op in ops if op in ("start", "resume")] == ["start", "resume", "resume", "start"]
