@@ -18,6 +18,7 @@ import pytest
 
 from sidecar.workers.pool import Release, WorkerPool
 from sidecar.workers.process import WorkerProcess
+from sidecar.workers.warm import MAX_PARKED_RUNS
 
 from ._harness import Harness, skill_source
 
@@ -205,3 +206,23 @@ def test_a_handler_parked_at_a_sleep_resumes_and_an_error_memo_it_did_not_produc
     # Resumed after the first step and after the sleep; the last step's callback returned 1
     # but the engine says it failed: that call replays the handler from the engine's memos.
     assert [op for op in ops if op in ("start", "resume")] == ["start", "resume", "resume", "start"]
+
+
+def test_a_worker_keeps_a_bounded_number_of_parked_runs(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    runs = [f"01JWARMRUNS0000000000001{i:02d}" for i in range(MAX_PARKED_RUNS + 1)]
+    memos: dict[str, dict[str, Any]] = {run_id: {} for run_id in runs}
+    for run_id in runs:  # one step each, one after the other: all on the same warm worker
+        assert step(harness, run_id, memos[run_id]).status_code == 206
+    parked = sum(len(w.warm) for ws in pool(harness)._idle.values() for w in ws)
+    assert parked <= MAX_PARKED_RUNS * pool(harness).stats()["total"]
+
+    ops.clear()
+    assert step(harness, runs[-1], memos[runs[-1]]).status_code == 206
+    assert ops[0] == "resume"  # the last parked is held
+    ops.clear()
+    assert step(harness, runs[0], memos[runs[0]]).status_code == 206
+    assert ops[0] == "start"  # the first was evicted when the last was parked
+    for run_id in runs:
+        assert finish(harness, run_id, memos[run_id]) == EXPECTED
