@@ -133,7 +133,7 @@ class Runner:
         except ValueError as err:
             raise inngest.NonRetriableError(f"[capability-denied] {err}") from None
         try:
-            worker = self.pool.acquire(f"{target.subject}@{target.version}")
+            worker = self.pool.acquire(f"{target.subject}@{target.version}", ctx.run_id)
         except PoolExhausted as err:
             raise RuntimeError(f"no worker free: {err}") from None  # retried by the engine
         session = Session(

@@ -55,6 +55,7 @@ from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
 from .workers import RunBudgets, WorkerPool
+from .workers.memos import parse_memos_lazily
 
 log = logging.getLogger("loopwright.sidecar")
 
@@ -85,6 +86,8 @@ class Sidecar:
         self.engine = EngineClient(
             EngineTarget.from_env(url=settings.engine_url, signing_key=settings.signing_key)
         )
+        # A call's memos are parsed when read, not all as the request arrives (``memos.py``).
+        parse_memos_lazily()
         self.client = inngest.Inngest(
             app_id=settings.app_id,
             is_production=settings.signing_key is not None,

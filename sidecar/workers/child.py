@@ -31,6 +31,7 @@ from sidecar.validation.compile import restricted_compile
 from sidecar.validation.loader import LoadedSkill, load
 from sidecar.validation.manifest import Manifest
 
+from .handler_thread import ENDED, HandlerThread
 from .protocol import Message
 from .remote import (
     Abandoned,
@@ -76,6 +77,8 @@ class Worker:
     def __init__(self, channel: WorkerChannel) -> None:
         self.channel = channel
         self.cache: collections.OrderedDict[str, Loaded] = collections.OrderedDict()
+        #: Handlers waiting between their run's calls, by run id (the sidecar says which).
+        self.parked: dict[str, tuple[HandlerThread, RemoteStepBackend]] = {}
 
     def serve(self) -> None:
         self.channel.send({"op": "ready", "cpu": cpu_used()})
@@ -83,10 +86,14 @@ class Worker:
             message = self.channel.recv()
             if message["op"] == "start":
                 self.run_job(message["job"])
+            elif message["op"] == "resume":
+                self.resume(message)
             elif message["op"] == "exit":
                 return
 
     def run_job(self, job: dict[str, Any]) -> None:
+        for run_id in job.get("drop") or []:
+            self._drop(str(run_id))
         allow_cpu(int(job["cpu_seconds"]))
         self.channel.replayed = []
         filename = str(job["filename"])
@@ -112,17 +119,64 @@ class Worker:
             execute_first=first if isinstance(first, str) else None,
         )
         ctx = self._context(job, loaded.manifest, backend)
+
+        def body(thread: HandlerThread) -> None:
+            answer = self._call(handler, ctx, backend, filename)
+            if not thread.dropped:  # a dropped handler's job ended long ago: nobody waits
+                self.channel.send({**answer, "cpu": cpu_used()})
+
+        thread = HandlerThread(body)
+        backend.park = thread.park
+        self._follow(str(job["run_id"]), thread, backend, thread.start())
+
+    def _call(
+        self, handler: Any, ctx: SkillContext, backend: RemoteStepBackend, filename: str
+    ) -> Message:
+        """Run the handler to its end: the job's last message."""
         try:
             output = to_json_value(handler(ctx), "the function's return value")
         except BaseException as err:  # every failure of skill code is reported, never raised
             if isinstance(err, Abandoned) or backend.abandoned:
                 # Also when a ``finally:`` in skill code replaced the interrupt with its own error.
-                self.channel.send({"op": "abandoned", "cpu": cpu_used()})
-            else:
-                failure = describe_failure(err, filename)
-                self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
+                return {"op": "abandoned"}
+            return {"op": "failed", **describe_failure(err, filename)}
+        return {"op": "done", "output": output}
+
+    def resume(self, message: Message) -> None:
+        """The run's next call: its parked handler gets the answer it waits for and goes on."""
+        run_id = str(message["run_id"])
+        held = self.parked.pop(run_id, None)
+        if held is None or held[1].steps != message.get("steps"):
+            # The sidecar thinks otherwise: this worker cannot be trusted further.
+            if held is not None:
+                held[0].drop()
+            failure = {"kind": "error", "name": "WorkerStateError", "recycle": True,
+                       "message": f"run {run_id} is not held by this worker as the sidecar says"}  # fmt: skip
+            self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
             return
-        self.channel.send({"op": "done", "output": output, "cpu": cpu_used()})
+        thread, backend = held
+        allow_cpu(int(message["cpu_seconds"]))
+        self.channel.replayed = []
+        first = message.get("execute_first")
+        backend.execute_first = first if isinstance(first, str) else None
+        self._follow(run_id, thread, backend, thread.resume())
+
+    def _follow(
+        self, run_id: str, thread: HandlerThread, backend: RemoteStepBackend, state: str
+    ) -> None:
+        """After a handler yielded: keep it parked (evicting what the sidecar said) and say so."""
+        if state == ENDED:
+            return
+        for victim in thread.park_request.get("evict") or []:
+            self._drop(str(victim))
+        self._drop(run_id)  # an older handler of the same run, if any, is stale
+        self.parked[run_id] = (thread, backend)
+        self.channel.send({"op": "parked", "cpu": cpu_used()})
+
+    def _drop(self, run_id: str) -> None:
+        held = self.parked.pop(run_id, None)
+        if held is not None:
+            held[0].drop()
 
     def _context(
         self, job: dict[str, Any], manifest: Manifest, backend: RemoteStepBackend

@@ -75,13 +75,14 @@ class WorkerPool:
 
     # --- public -------------------------------------------------------------------------
 
-    def acquire(self, owner: str) -> WorkerProcess:
-        """A ready worker that belongs to ``owner`` (e.g. ``"skill-id@3"``) alone."""
+    def acquire(self, owner: str, run_id: str | None = None) -> WorkerProcess:
+        """A ready worker that belongs to ``owner`` (e.g. ``"skill-id@3"``) alone; the one
+        holding run ``run_id`` parked (``warm.py``) if it is idle."""
         if not owner:
             raise ValueError("a worker must belong to an owner (one skill version)")
         deadline = time.monotonic() + self.acquire_timeout
         while True:
-            worker = self._take(owner, deadline)
+            worker = self._take(owner, deadline, run_id)
             if worker is None:
                 worker = self._start()
             # A spare taken (or none left): the filler starts the next one. A worker of this
@@ -109,8 +110,7 @@ class WorkerPool:
     def release(self, worker: WorkerProcess, how: Release) -> None:
         if how is Release.ABANDON:
             try:
-                worker.send({"op": "abandon"})
-                worker.owes_answer = True
+                worker.abandon()
             except ChannelError:
                 how = Release.KILL
         if how is Release.KILL or worker.worn_out() or not worker.alive():
@@ -149,7 +149,7 @@ class WorkerPool:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _take(self, owner: str, deadline: float) -> WorkerProcess | None:
+    def _take(self, owner: str, deadline: float, run_id: str | None) -> WorkerProcess | None:
         """An idle worker of ``owner`` or a spare; None when the caller should start one (a
         slot was reserved, if need be by replacing another owner's idle worker)."""
         with self._cond:
@@ -158,7 +158,10 @@ class WorkerPool:
                     raise PoolClosed("the worker pool is closed")
                 mine = self._idle.get(owner)
                 if mine:
-                    worker = mine.pop()  # the most recently used: its caches are warm
+                    # The worker holding the run furthest along (``warm.py``), else the most
+                    # recently used: its caches are warm.
+                    ranks = [(w.warm.progress(run_id), i) for i, w in enumerate(mine)]
+                    worker = mine.pop(max(ranks)[1])
                     if not mine:
                         del self._idle[owner]
                     return worker

@@ -21,6 +21,7 @@ from sidecar.isolation.launcher import Launcher, launcher
 from sidecar.isolation.verdicts import death_of
 
 from .protocol import Channel, ChannelError, Message
+from .warm import WarmRuns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,8 @@ class WorkerProcess:
         #: The one skill version this worker serves, from its first job on (see the pool).
         self.owner: str | None = None
         self.last_used = 0.0
+        #: The runs this worker keeps parked between their calls (``warm.py``); they die with it.
+        self.warm = WarmRuns()
 
     @property
     def pid(self) -> int:
@@ -87,11 +90,17 @@ class WorkerProcess:
             self.cpu = float(message["cpu"])
         return message
 
+    def abandon(self) -> None:
+        """Let the current job go: its handler is parked if the job offered it, else unwound."""
+        self.send(self.warm.abandon_message())
+        self.owes_answer = True
+
     def settle(self) -> None:
         """Read the last answer a previous, interrupted job owes (skipping its late logs)."""
         if self.owes_answer:
-            while self.recv()["op"] not in ("abandoned", "done", "failed"):
+            while (answer := self.recv()["op"]) not in ("abandoned", "parked", "done", "failed"):
                 pass
+            self.warm.settled(answer)
             self.owes_answer = False
 
     def worn_out(self) -> bool:

@@ -26,6 +26,19 @@ runs); the worker then runs that step's callback at once, without waiting for ``
 That saves a round trip per call and changes no power: a callback's effects all go through
 capability calls, which the sidecar serves only inside the SDK's own run of the step.
 
+The sidecar may let a job go but keep its handler, waiting at the step it just ran or asked for
+(``warm.py``); the run's next call then continues it instead of starting over, and the answer
+to that step is all the worker gets::
+
+    abandon {park: run_id, evict: [run_id...]}  ──▶   parks the handler (drops those evicted)
+                                    ◀──       parked   (or abandoned: it could not be kept)
+    ...
+    resume {run_id, cpu_seconds, execute_first, steps} ──▶  wakes the parked handler
+    memo {value} | step_error       ──▶       the step it waited at returns
+                                    ◀──       step ... (as in any job)
+
+A ``start`` job may name parked runs to ``drop`` first (stale: the run went on elsewhere).
+
 ``step_error`` answers a step whose memo is an error (``skill.StepError`` in the skill). The
 worker sends ``log`` lines at any time. It announces itself with ``ready`` once imported.
 

@@ -132,9 +132,14 @@ class RemoteStepBackend:
         self._filename = filename
         self._memos: dict[str, Any] = dict(memos or {})
         self._seen: dict[str, int] = {}
+        #: Steps the handler reached, answered or not (a warm resume checks it).
+        self.steps = 0
         #: The first new step.run runs at once if it matches (see ``protocol``).
-        self._execute_first = execute_first
+        self.execute_first = execute_first
         self.abandoned = False
+        #: Waits, when the sidecar lets the job go but keeps the handler, until the run's next
+        #: call resumes it (True) or it is dropped (False); see ``handler_thread.py``.
+        self.park: Callable[[Message], bool] | None = None
 
     def run(self, step_id: str, callback: Callable[[], JSON], *, label: str | None = None) -> JSON:
         labelled = {} if label is None else {"label": label}
@@ -174,6 +179,7 @@ class RemoteStepBackend:
         step_id = str(request["id"])
         n = self._seen.get(step_id, 0)
         self._seen[step_id] = n + 1
+        self.steps += 1
         key = hashed_step_id(step_id if n == 0 else f"{step_id}:{n}")
         memo = self._memos.pop(key, None)
         if isinstance(memo, dict):
@@ -182,7 +188,7 @@ class RemoteStepBackend:
             if isinstance(error, dict):
                 raise StepError(str(error.get("name")), str(error.get("message")))
             return memo.get("data")
-        first, self._execute_first = self._execute_first, None  # only the first new step
+        first, self.execute_first = self.execute_first, None  # only the first new step
         if callback is not None and first in (ANY_NEW_STEP, key):
             # Held until the callback's first message (a capability call, a log line, or its
             # result), which the sidecar reads only after this one anyway.
@@ -201,6 +207,8 @@ class RemoteStepBackend:
                 self._channel.send(self._execute(callback))
                 continue
             if op == "abandon":
+                if answer.get("park") and self.park is not None and self.park(answer):
+                    continue  # resumed: the answer to this step is the next message
                 self.abandoned = True
                 raise Abandoned()
             raise StepMisuse(f"unexpected answer {op!r} from the platform")

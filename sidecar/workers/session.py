@@ -49,6 +49,7 @@ from .pool import Release
 from .process import WorkerProcess
 from .protocol import ANY_NEW_STEP, ChannelError, ChannelTimeout, Message
 from .remote import hashed_step_id
+from .warm import CALLBACK_FAILED, NOTHING, ParkedRun, is_interrupt
 
 log = logging.getLogger("loopwright.sidecar.runs")
 
@@ -127,6 +128,12 @@ class Session:
         self._execute_first: str | None = None
         self._step_errors: dict[str, inngest.StepError] = {}
         self._logs = 0
+        #: The keys of the memos this call held (None: the worker cannot be kept warm).
+        self._call_keys: set[str] | None = None
+        #: What the worker's run of the step being served returned (see ``warm.py``).
+        self._produced: JSON | object = NOTHING
+        #: A run the worker holds parked that this call does not continue: dropped at start.
+        self._stale: str | None = None
 
     def release_mode(self) -> Release:
         """How to give the worker back once ``run`` returned or raised."""
@@ -153,8 +160,11 @@ class Session:
                 self.budgets.finish(run_id)
 
     def _run(self) -> JSON:
-        start = self._start_message()
-        self._send({"op": "start", "job": start})
+        if not self._resume():
+            start = self._start_message()
+            if self._stale is not None:
+                start["drop"] = [self._stale]
+            self._send({"op": "start", "job": start})
         while True:
             message = self._recv()
             self._replay(message.get("replayed"))
@@ -182,14 +192,11 @@ class Session:
         memos = self._memos.as_json() if self._memos else None
         memo_json = memos or {}
         self._memo_keys = set(memo_json)
+        self._call_keys = set(self._memo_keys) if memos is not None else None
         # Only when the worker holds every memo: its first step without one is then the
         # SDK's first new step too.
         self._execute_first = executes_first_new_run(self.ctx) if memos is not None else None
-        # A run whose CPU budget is nearly spent gets only what is left for this call.
-        left = self._cpu_left
-        if left is None:  # not started by ``run`` (which already read the usage once)
-            left = self.budgets.cpu_left(self.ctx.run_id)
-        cpu = min(self.cpu_seconds, max(1, int(left) + 1))
+        cpu = self._cpu_allowance()
         return {
             "skill_id": job.skill_id,
             "version": job.version,
@@ -205,6 +212,61 @@ class Session:
             "memos": memo_json,
             "execute_first": self._execute_first,
         }
+
+    def _resume(self) -> bool:
+        """Continue the run's handler parked in this worker, if this call is exactly its next.
+
+        The SDK skips the memos the worker already had in one go; the worker gets only the
+        answer to the step its handler waits at (``_step`` of that request, as it was sent).
+        """
+        parked = self.worker.warm.take(self.ctx.run_id)
+        if parked is None:
+            return False
+        self._memos = MemoReplay.attach(self.ctx)
+        if self._memos is None or not parked.continues(self._code(), self.ctx.attempt, self._memos):
+            self._stale = parked.run_id
+            return False
+        self._memos.skip(parked.seen, parked.pending_key)
+        self._seen, self._steps = parked.seen, parked.steps
+        self._step_errors = parked.step_errors
+        self._memo_keys = {parked.pending_key}
+        parked.keys.add(parked.pending_key)
+        self._call_keys = parked.keys
+        first = executes_first_new_run(self.ctx)
+        self._send({"op": "resume", "run_id": parked.run_id, "cpu_seconds": self._cpu_allowance(),
+                    "execute_first": first, "steps": parked.steps + 1})  # fmt: skip
+        self._step(parked.pending)
+        self._execute_first = first  # for the handler's next step, not the one answered here
+        return True
+
+    def _code(self) -> tuple[str, str, bool]:
+        return (self.job.content_hash, self.job.fn_id, self.job.failure)
+
+    def _park(self, message: Message, unique: str) -> None:
+        """The SDK ended the request at this step: the worker may keep the handler waiting."""
+        if self._call_keys is None or self.broken or self._produced is CALLBACK_FAILED:
+            return
+        self.worker.warm.offer(
+            ParkedRun.at_interrupt(
+                run_id=self.ctx.run_id,
+                code=self._code(),
+                attempt=self.ctx.attempt,
+                keys=self._call_keys,
+                seen=self._seen,
+                steps=self._steps,
+                step_errors=self._step_errors,
+                pending=message,
+                unique=unique,
+                produced=self._produced,
+            )
+        )
+
+    def _cpu_allowance(self) -> int:
+        """CPU seconds for this call: a run whose budget is nearly spent gets what is left."""
+        left = self._cpu_left
+        if left is None:  # not started by ``run`` (which already read the usage once)
+            left = self.budgets.cpu_left(self.ctx.run_id)
+        return min(self.cpu_seconds, max(1, int(left) + 1))
 
     def _replay(self, replayed: object) -> None:
         """Replay on the SDK the steps the worker answered from memos, in the worker's order.
@@ -267,6 +329,7 @@ class Session:
         if executing and not (kind == "run" and fresh and offered in (ANY_NEW_STEP, key)):
             raise WorkerBroken("step-misuse", f"step {unique!r} was run without being asked")
         step = self.ctx.step
+        self._produced = NOTHING
         try:
             if kind == "run":
                 self._label(unique, message)
@@ -299,6 +362,10 @@ class Session:
             return
         except (ValueError, TypeError) as err:
             raise WorkerBroken("step-misuse", f"step {step_id!r}: {err}") from None
+        except BaseException as err:
+            if is_interrupt(err):
+                self._park(message, unique)
+            raise
         self._send({"op": "memo", "value": value})
 
     def _label(self, unique: str, message: Message) -> None:
@@ -324,6 +391,7 @@ class Session:
         return execute
 
     def _execute(self, step_id: str, unique: str, *, ask: bool) -> JSON:
+        self._produced = CALLBACK_FAILED  # until the worker says ``callback_done``
         if ask:  # else the worker started on its own, as the job allowed
             self._send({"op": "execute"})
         # The capability gates derive idempotency keys from this scope.
@@ -338,7 +406,9 @@ class Session:
                 elif op == "log":
                     self._log(message)
                 elif op == "callback_done":
-                    return self._json(message.get("output"), f"the output of step {step_id!r}")
+                    output = self._json(message.get("output"), f"the output of step {step_id!r}")
+                    self._produced = output
+                    return output
                 elif op == "callback_error":
                     raise _skill_error(message)
                 elif op == "callback_failed":
