@@ -10,6 +10,8 @@ used idle worker of another owner. ``release`` takes it back in one of three con
 * ``clean`` — the job ended (``done`` / ``failed``): the worker is reusable as is;
 * ``abandon`` — the SDK interrupted the handler mid-job (that is how every new step ends a
   request): the worker is told to unwind and reused once it confirms;
+* ``unwinding`` — the same, but the worker ran a step's callback and, knowing that ends the
+  call, unwinds without being told: reused once it confirms;
 * ``kill`` — it broke the protocol, a limit, or a deadline: it is killed and replaced.
 
 A background thread keeps ``min_idle`` spares started ahead of demand; when the pool is full
@@ -35,6 +37,7 @@ log = logging.getLogger("loopwright.sidecar.workers")
 class Release(enum.Enum):
     CLEAN = "clean"
     ABANDON = "abandon"
+    UNWINDING = "unwinding"
     KILL = "kill"
 
 
@@ -113,6 +116,8 @@ class WorkerPool:
                 worker.owes_answer = True
             except ChannelError:
                 how = Release.KILL
+        elif how is Release.UNWINDING:
+            worker.owes_answer = True
         if how is Release.KILL or worker.worn_out() or not worker.alive():
             self._discard(worker)
             return

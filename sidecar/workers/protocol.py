@@ -11,10 +11,19 @@ One job is one SDK call of one function (the engine calls the sidecar once per s
                                     ◀──       capability {capability, method, args}
     capability_result {...}         ──▶
                                     ◀──       callback_done {output} | callback_error | callback_failed
-    abandon       (SDK interrupted) ──▶       unwinds the handler
+                                              unwinds the handler (the call is over)
                                     ◀──       abandoned
     ...
                                     ◀──       done {output} | failed {kind, ...}
+
+The SDK ends the call once it has run a step (it answers the engine with the step's result or
+error), so after a callback the worker unwinds the handler at once and says ``abandoned``: the
+sidecar reads it when it next hands the worker a job. Any other step the SDK does not answer
+(a sleep, a wait, a new step it plans) also ends the call; the sidecar then says so::
+
+                                    ◀──       step {kind: sleep, id, ...}
+    abandon       (SDK interrupted) ──▶       unwinds the handler
+                                    ◀──       abandoned
 
 When the SDK will run the first new ``step.run`` the moment it meets it (the usual call), the
 job says so (``execute_first``: ``ANY_NEW_STEP`` or the one hashed step id a targeted call
@@ -28,6 +37,8 @@ capability calls, which the sidecar serves only inside the SDK's own run of the 
 
 ``step_error`` answers a step whose memo is an error (``skill.StepError`` in the skill). The
 worker sends ``log`` lines at any time. It announces itself with ``ready`` once imported.
+A job names its version by content hash; a worker that has not loaded that version yet asks
+for it (``need_source``) and gets its source and manifest (``source``), once per version.
 
 The sidecar never trusts what a worker says: every request is checked again on the sidecar's
 side (step ids, events, invoke targets, capability grants), and a worker that breaks the

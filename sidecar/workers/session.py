@@ -119,6 +119,9 @@ class Session:
         self.finished = False
         self.broken = False
         self.recycle = False
+        #: The worker ran a step's callback, which ends the call: it is unwinding the handler
+        #: on its own (``protocol``), and owes its ``abandoned`` without being told.
+        self.unwinding = False
         self._seen: dict[str, int] = {}
         self._steps = 0
         self._memo_keys: set[str] = set()
@@ -132,7 +135,9 @@ class Session:
         """How to give the worker back once ``run`` returned or raised."""
         if self.broken or self.recycle:
             return Release.KILL
-        return Release.CLEAN if self.finished else Release.ABANDON
+        if self.finished:
+            return Release.CLEAN
+        return Release.UNWINDING if self.unwinding else Release.ABANDON
 
     def run(self) -> JSON:
         run_id = self.ctx.run_id
@@ -164,7 +169,8 @@ class Session:
             elif op == "log":
                 self._log(message)
             elif op == "need_source":
-                self._send({"op": "source", "source": self.job.source})
+                manifest = self.job.manifest.model_dump(mode="json")
+                self._send({"op": "source", "source": self.job.source, "manifest": manifest})
             elif op == "done":
                 self.finished = True
                 return self._json(message.get("output"), "the function's return value")
@@ -197,7 +203,6 @@ class Session:
             "filename": job.filename,
             "fn_id": job.fn_id,
             "failure": job.failure,
-            "manifest": job.manifest.model_dump(mode="json"),
             "events": [_event_json(e) for e in self.ctx.events] or [_event_json(self.ctx.event)],
             "run_id": self.ctx.run_id,
             "attempt": self.ctx.attempt,
@@ -338,10 +343,13 @@ class Session:
                 elif op == "log":
                     self._log(message)
                 elif op == "callback_done":
+                    self.unwinding = True
                     return self._json(message.get("output"), f"the output of step {step_id!r}")
                 elif op == "callback_error":
+                    self.unwinding = True
                     raise _skill_error(message)
                 elif op == "callback_failed":
+                    self.unwinding = True
                     self.recycle = bool(message.get("recycle"))
                     raise self._failure(message)
                 else:
