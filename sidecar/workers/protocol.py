@@ -116,11 +116,14 @@ class Channel:
                 return _decode(line)
             if len(self._buffer) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a worker message exceeded {MAX_MESSAGE_BYTES} bytes")
-            if not select.select([self._in], [], [], _left(deadline))[0]:
-                raise ChannelTimeout("the worker did not answer in time")
+            # Read first, wait only when nothing is there: the answer is often already in the
+            # pipe (the worker ran while this thread was writing), and every system call of
+            # this thread may have to win the GIL back from the event loop's thread.
             try:
                 chunk = os.read(self._in, 1 << 20)
             except BlockingIOError:
+                if not select.select([self._in], [], [], _left(deadline))[0]:
+                    raise ChannelTimeout("the worker did not answer in time") from None
                 continue
             except OSError as err:
                 raise ChannelClosed(f"worker pipe closed: {err}") from None
