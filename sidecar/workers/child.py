@@ -203,10 +203,11 @@ class Worker:
         if cached is not None:
             self.cache.move_to_end(key)
             return cached
-        source = job.get("source")
-        if source is None:
+        source, manifest = job.get("source"), job.get("manifest")
+        if source is None or manifest is None:  # the usual job: asked for on a cache miss
             self.channel.send({"op": "need_source"})
-            source = self.channel.recv().get("source")
+            answer = self.channel.recv()
+            source, manifest = answer.get("source"), answer.get("manifest")
         filename = str(job["filename"])
         code, findings = restricted_compile(str(source), filename)
         skill = None
@@ -220,7 +221,7 @@ class Worker:
                 "message": first.message if first else "the skill did not load",
                 "line": first.line if first else None,
             }
-        loaded = Loaded(skill, Manifest.model_validate(job["manifest"]))
+        loaded = Loaded(skill, Manifest.model_validate(manifest))
         self.cache[key] = loaded
         while len(self.cache) > CACHE_SIZE:
             self.cache.popitem(last=False)

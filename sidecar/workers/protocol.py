@@ -41,6 +41,8 @@ A ``start`` job may name parked runs to ``drop`` first (stale: the run went on e
 
 ``step_error`` answers a step whose memo is an error (``skill.StepError`` in the skill). The
 worker sends ``log`` lines at any time. It announces itself with ``ready`` once imported.
+A job names its version by content hash; a worker that has not loaded that version yet asks
+for it (``need_source``) and gets its source and manifest (``source``), once per version.
 
 The sidecar never trusts what a worker says: every request is checked again on the sidecar's
 side (step ids, events, invoke targets, capability grants), and a worker that breaks the
@@ -118,11 +120,14 @@ class Channel:
                 return _decode(line)
             if len(self._buffer) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a worker message exceeded {MAX_MESSAGE_BYTES} bytes")
-            if not select.select([self._in], [], [], _left(deadline))[0]:
-                raise ChannelTimeout("the worker did not answer in time")
+            # Read first, wait only when nothing is there: the answer is often already in the
+            # pipe (the worker ran while this thread was writing), and every system call of
+            # this thread may have to win the GIL back from the event loop's thread.
             try:
                 chunk = os.read(self._in, 1 << 20)
             except BlockingIOError:
+                if not select.select([self._in], [], [], _left(deadline))[0]:
+                    raise ChannelTimeout("the worker did not answer in time") from None
                 continue
             except OSError as err:
                 raise ChannelClosed(f"worker pipe closed: {err}") from None

@@ -139,7 +139,9 @@ class Session:
         """How to give the worker back once ``run`` returned or raised."""
         if self.broken or self.recycle:
             return Release.KILL
-        return Release.CLEAN if self.finished else Release.ABANDON
+        if self.finished:
+            return Release.CLEAN
+        return Release.ABANDON
 
     def run(self) -> JSON:
         run_id = self.ctx.run_id
@@ -174,7 +176,8 @@ class Session:
             elif op == "log":
                 self._log(message)
             elif op == "need_source":
-                self._send({"op": "source", "source": self.job.source})
+                manifest = self.job.manifest.model_dump(mode="json")
+                self._send({"op": "source", "source": self.job.source, "manifest": manifest})
             elif op == "done":
                 self.finished = True
                 return self._json(message.get("output"), "the function's return value")
@@ -204,7 +207,6 @@ class Session:
             "filename": job.filename,
             "fn_id": job.fn_id,
             "failure": job.failure,
-            "manifest": job.manifest.model_dump(mode="json"),
             "events": [_event_json(e) for e in self.ctx.events] or [_event_json(self.ctx.event)],
             "run_id": self.ctx.run_id,
             "attempt": self.ctx.attempt,
