@@ -71,6 +71,14 @@ def step(harness: Harness, run_id: str, memos: dict[str, Any]) -> httpx.Response
     return response
 
 
+def three_steps_in(harness: Harness, run_id: str) -> dict[str, Any]:
+    """A run three calls along (its worker holds it parked); its memos so far."""
+    memos: dict[str, Any] = {}
+    for _ in range(3):
+        assert step(harness, run_id, memos).status_code == 206
+    return memos
+
+
 def finish(harness: Harness, run_id: str, memos: dict[str, Any]) -> Any:
     for _ in range(STEPS + 1):
         response = step(harness, run_id, memos)
@@ -101,9 +109,7 @@ def test_a_call_on_another_worker_or_after_a_kill_replays_cold(
     harness: Harness, counter: str, ops: list[str]
 ) -> None:
     run_id = "01JWARMRUNS000000000000002"
-    memos: dict[str, Any] = {}
-    for _ in range(3):
-        assert step(harness, run_id, memos).status_code == 206
+    memos = three_steps_in(harness, run_id)
     assert "resume" in ops
 
     # The worker holding the run is busy: the call lands on another worker, cold.
@@ -138,9 +144,7 @@ def test_a_memo_unlike_the_output_the_worker_produced_forces_a_replay(
     harness: Harness, counter: str, ops: list[str]
 ) -> None:
     run_id = "01JWARMRUNS000000000000003"
-    memos: dict[str, Any] = {}
-    for _ in range(3):
-        assert step(harness, run_id, memos).status_code == 206
+    memos = three_steps_in(harness, run_id)
     last = list(memos)[-1]
     memos[last] = {"data": 999}  # not what the worker's run of that step returned
 
@@ -156,9 +160,7 @@ def test_an_extra_or_missing_memo_forces_a_replay(
     harness: Harness, counter: str, ops: list[str]
 ) -> None:
     run_id = "01JWARMRUNS000000000000004"
-    memos: dict[str, Any] = {}
-    for _ in range(3):
-        assert step(harness, run_id, memos).status_code == 206
+    memos = three_steps_in(harness, run_id)
     ops.clear()
     assert step(harness, run_id, dict(list(memos.items())[:-1])).status_code == 206  # one lost
     assert ops[0] == "start"
