@@ -1,6 +1,7 @@
 """The SDK app of bench/ledger_overhead.py: one function served twice, once by a client with
 the run-ledger middleware (``/api/on``) and once without (``/api/off``), in one process so
-both see the same machine. ``GET /count`` says how many step bodies ran, and how many runs finished, per side."""
+both see the same machine. ``GET /count`` says how many step bodies ran, and how many runs
+finished, per side."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def phase(
     c1, t1, cpu1 = (
         httpx.get(f"{app}/count", timeout=30).json()[side],
         time.monotonic(),
-        (cpu_seconds(pid)),
+        cpu_seconds(pid),
     )
     drain(app, side)
     return (c1 - c0) / (t1 - t0), (cpu1 - cpu0) * 1000 / max(1, c1 - c0)

@@ -87,7 +87,11 @@ class Sidecar:
             EngineTarget.from_env(url=settings.engine_url, signing_key=settings.signing_key)
         )
         # A call's memos are parsed when read, not all as the request arrives (``memos.py``).
-        parse_memos_lazily()
+        if not parse_memos_lazily():
+            log.warning(
+                "this inngest SDK's internals are not the ones sidecar/workers/memos.py was "
+                "written for: memos are parsed as each call arrives (slower on long runs)"
+            )
         self.client = inngest.Inngest(
             app_id=settings.app_id,
             is_production=settings.signing_key is not None,

@@ -150,8 +150,9 @@ class Worker:
             # The sidecar thinks otherwise: this worker cannot be trusted further.
             if held is not None:
                 held[0].drop()
+            why = f"run {run_id} is not held by this worker as the sidecar says"
             failure = {"kind": "error", "name": "WorkerStateError", "recycle": True,
-                       "message": f"run {run_id} is not held by this worker as the sidecar says"}  # fmt: skip
+                       "message": why}  # fmt: skip
             self.channel.send({"op": "failed", **failure, "cpu": cpu_used()})
             return
         thread, backend = held

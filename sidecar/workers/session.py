@@ -139,9 +139,7 @@ class Session:
         """How to give the worker back once ``run`` returned or raised."""
         if self.broken or self.recycle:
             return Release.KILL
-        if self.finished:
-            return Release.CLEAN
-        return Release.ABANDON
+        return Release.CLEAN if self.finished else Release.ABANDON
 
     def run(self) -> JSON:
         run_id = self.ctx.run_id
