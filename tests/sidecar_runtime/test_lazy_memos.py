@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from inngest._internal import types as sdk_types
 from inngest._internal.step_lib.base import MemoizedError, Output, StepMemos
 
@@ -32,3 +33,13 @@ def test_memos_read_lazily_are_the_sdks_outputs() -> None:
         assert memos.pop(key) == output
     assert memos.size == 0
     assert memos.pop("ran") is sdk_types.empty_sentinel
+
+
+def test_an_sdk_without_the_expected_internals_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sdks_own = classmethod(lambda cls, raw: cls({}))
+    monkeypatch.setattr(StepMemos, "from_raw", sdks_own)
+    monkeypatch.setattr("sidecar.workers.memos.Output", object)  # no ``from_raw`` to parse with
+    assert not parse_memos_lazily()  # the sidecar then logs a warning (sidecar/service.py)
+    assert StepMemos.__dict__["from_raw"] is sdks_own
