@@ -55,6 +55,7 @@ from .validation import dry_run
 from .validation.naming import SKILL_ID_PATTERN, stem_for_id
 from .watcher import Watcher
 from .workers import RunBudgets, WorkerPool
+from .workers.lazy_request import parse_requests_lazily
 from .workers.memos import parse_memos_lazily
 
 log = logging.getLogger("loopwright.sidecar")
@@ -86,11 +87,13 @@ class Sidecar:
         self.engine = EngineClient(
             EngineTarget.from_env(url=settings.engine_url, signing_key=settings.signing_key)
         )
-        # A call's memos are parsed when read, not all as the request arrives (``memos.py``).
-        if not parse_memos_lazily():
+        # A call's memos are parsed when read, not all as the request arrives (``memos.py``,
+        # ``lazy_request.py``).
+        if not (parse_memos_lazily() and parse_requests_lazily()):
             log.warning(
-                "this inngest SDK's internals are not the ones sidecar/workers/memos.py was "
-                "written for: memos are parsed as each call arrives (slower on long runs)"
+                "this inngest SDK's internals are not the ones sidecar/workers/memos.py and "
+                "lazy_request.py were written for: memos are parsed as each call arrives "
+                "(slower on long runs)"
             )
         self.client = inngest.Inngest(
             app_id=settings.app_id,

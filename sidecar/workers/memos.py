@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import inngest
+import msgspec
 from inngest._internal import types as sdk_types
 from inngest._internal.step_lib.base import Output, StepIDCounter, StepMemos
 
@@ -60,9 +61,12 @@ class _ConstantTimeMemos(StepMemos):
 
 
 def _parsed(memo: object) -> Output:
-    """A memo as ``StepMemos.from_raw`` parses it (which it calls for every memo)."""
+    """A memo as ``StepMemos.from_raw`` parses it (which it calls for every memo); its JSON
+    is decoded first when the request left it raw (``lazy_request.py``)."""
     if isinstance(memo, Output):
         return memo
+    if isinstance(memo, msgspec.Raw):
+        memo = msgspec.json.decode(memo)
     output = Output.from_raw(memo)
     # Not every step nests its output in ``data`` (an event wait's memo is the event).
     return Output(data=memo) if isinstance(output, Exception) else output

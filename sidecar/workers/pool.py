@@ -14,7 +14,7 @@ used idle worker of another owner. ``release`` takes it back in one of three con
 
 A background thread keeps ``min_idle`` spares started ahead of demand; when the pool is full
 (and larger than ``min_idle``), the idle worker used longest ago gives its slot to a spare. A worker is replaced
-after ``limits.max_jobs`` jobs or before it reaches its lifetime CPU allowance.
+after ``limits.max_runs`` handler starts or before it reaches its lifetime CPU allowance.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ class WorkerPool:
                 log.warning("worker %s unusable (%s); replacing it", worker.pid, err)
                 self._discard(worker)
                 continue
-            worker.jobs += 1
             if spare_used:
                 self._refill.set()
             return worker

@@ -39,9 +39,10 @@ class WorkerLimits:
     wall_seconds: float = 30.0
     #: Seconds a fresh worker may take to import and say ``ready``.
     start_seconds: float = 30.0
-    #: Jobs (SDK calls) before a worker is replaced: bounds what one interpreter (and its
-    #: skill's code) accumulates.
-    max_jobs: int = 500
+    #: Handler starts (a run's first call, or a cold replay) before a worker is replaced:
+    #: bounds what one interpreter (and its skill's code) accumulates. Resuming a parked run
+    #: (``warm.py``) starts nothing: a 1,000-step run is one start, not 1,000.
+    max_runs: int = 500
 
 
 class WorkerProcess:
@@ -59,7 +60,8 @@ class WorkerProcess:
         self._drain.daemon = True
         self._drain.start()
         self.ready = False
-        self.jobs = 0
+        #: Handlers started in this worker (``max_runs``), counted by the session.
+        self.runs = 0
         self.cpu = 0.0
         #: Set when a job was abandoned: its ``abandoned`` answer is still to be read.
         self.owes_answer = False
@@ -106,7 +108,7 @@ class WorkerProcess:
     def worn_out(self) -> bool:
         limits = self.limits
         return (
-            self.jobs >= limits.max_jobs
+            self.runs >= limits.max_runs
             or self.cpu + limits.job_cpu_seconds >= limits.lifetime_cpu_seconds
         )
 

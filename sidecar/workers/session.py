@@ -165,6 +165,7 @@ class Session:
             if self._stale is not None:
                 start["drop"] = [self._stale]
             self._send({"op": "start", "job": start})
+            self.worker.runs += 1
         while True:
             message = self._recv()
             self._replay(message.get("replayed"))

@@ -8,8 +8,10 @@ so the test chooses the memos. What the sidecar tells workers shows how a call w
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,6 +105,24 @@ def test_a_long_run_resumes_warm_and_ends_as_a_cold_replay_would(
     cold = harness.sdk_call(counter, run_id, memos)  # the finished run is held nowhere
     assert (cold.status_code, cold.json()) == (200, EXPECTED)
     assert ops == ["start"]
+
+
+def test_resumes_do_not_wear_a_worker_out_handler_starts_do(
+    harness: Harness, counter: str, ops: list[str]
+) -> None:
+    run_id = "01JWARMRUNS000000000000002"
+    memos = three_steps_in(harness, run_id)
+    (worker,) = [w for ws in pool(harness)._idle.values() for w in ws if w.warm.holds(run_id)]
+    worker.limits = dataclasses.replace(worker.limits, max_runs=worker.runs + 1)
+    assert finish(harness, run_id, memos) == EXPECTED  # resumes only: the worker stays
+    assert worker.alive() and ops.count("start") == 1
+    # A new run lands on the same worker (it holds the owner's only idle slot): its last start.
+    assert step(harness, "01JWARMRUNS000000000000003", {}).status_code == 206
+    assert ops.count("start") == 2
+    deadline = time.monotonic() + 10
+    while worker.alive() and time.monotonic() < deadline:  # released worn out: replaced
+        time.sleep(0.01)
+    assert not worker.alive()
 
 
 def test_a_call_on_another_worker_or_after_a_kill_replays_cold(
