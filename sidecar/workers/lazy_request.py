@@ -6,10 +6,12 @@ at 1,000 steps), and the SDK parses all of it into Python objects before it look
 grew with the run in the sidecar). A warm call (``warm.py``) reads one memo; a cold one reads
 each once, through ``memos._parsed``.
 
-``parse_requests_lazily`` makes the SDK split the body first (msgspec: each memo's bytes kept
-as ``msgspec.Raw``, not decoded), validate everything else with its own model exactly as
-before, and hand the memos on raw; ``memos._parsed`` decodes one when it is read. A body the
-fast path cannot split goes to the SDK's own parse whole, so every refusal reads as before.
+``parse_requests_lazily`` makes the SDK split the body first (msgspec, which keeps each
+part's JSON text), validate everything but the memos with its own model exactly as before, and
+hand the memos on with each value's text undecoded: only what the run's previous call did not
+have is split out of them (``lineage.py``), and ``memos._parsed`` decodes a memo when it is
+read. A body the fast path cannot split goes to the SDK's own parse whole, so every refusal
+reads as before.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from __future__ import annotations
 import msgspec
 from inngest._internal import server_lib
 
+from .lineage import RecentMemos
+
 _UNSET = msgspec.UNSET
 
 
 class _Outline(msgspec.Struct):
-    """An execution request's top level: memos split out raw, the rest kept as bytes."""
+    """An execution request's top level, each part kept as its JSON text."""
 
-    steps: dict[str, msgspec.Raw]
+    steps: msgspec.Raw
     ctx: msgspec.Raw | msgspec.UnsetType = _UNSET
     event: msgspec.Raw | msgspec.UnsetType = _UNSET
     events: msgspec.Raw | msgspec.UnsetType = _UNSET
@@ -32,6 +36,7 @@ class _Outline(msgspec.Struct):
 
 _decode_outline = msgspec.json.Decoder(_Outline).decode
 _sdk_from_raw = server_lib.ServerRequest.from_raw
+_recent = RecentMemos()
 
 
 def _from_raw_lazily(raw: object) -> server_lib.ServerRequest | Exception:
@@ -49,7 +54,11 @@ def _from_raw_lazily(raw: object) -> server_lib.ServerRequest | Exception:
     request = _sdk_from_raw(b'{"steps":{},' + rest + b"}" if rest else b'{"steps":{}}')
     if isinstance(request, Exception):
         return _sdk_from_raw(raw)
-    request.steps = outline.steps  # type: ignore[assignment]  # decoded when read
+    try:
+        memos = _recent.split(request.ctx.run_id, bytes(outline.steps))
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _sdk_from_raw(raw)
+    request.steps = memos  # type: ignore[assignment]  # each decoded when read
     return request
 
 

@@ -32,6 +32,7 @@ from inngest._internal.step_lib.base import Output, StepIDCounter, StepMemos
 
 from sidecar.facade.payload import JSON
 
+from .lineage import CallMemos
 from .protocol import ANY_NEW_STEP
 from .remote import hashed_step_id
 
@@ -55,9 +56,14 @@ class _ConstantTimeMemos(StepMemos):
     def items(self) -> Iterator[tuple[str, Output]]:
         return ((key, _parsed(memo)) for key, memo in self._memos.items())
 
+    #: The call's memos as the request brought them (``lineage.py``), when it did.
+    call: CallMemos | None = None
+
     @classmethod
     def from_raw(cls, raw: dict[str, object]) -> StepMemos:
-        return cls(dict(raw))  # type: ignore[arg-type]  # parsed when read
+        memos = cls(dict(raw))  # type: ignore[arg-type]  # parsed when read; popped from a copy
+        memos.call = raw if isinstance(raw, CallMemos) else None
+        return memos
 
 
 def _parsed(memo: object) -> Output:
@@ -134,11 +140,22 @@ class MemoReplay:
             )
         return None
 
-    def only_new(self, known: set[str], key: str) -> tuple[JSON, Any] | None:
+    @property
+    def call_raw(self) -> bytes | None:
+        """The call's memo object as sent (``lineage.py``), if the request kept it."""
+        return self._memos.call.raw if self._memos.call is not None else None
+
+    def only_new(
+        self, known: set[str], key: str, known_raw: bytes | None = None
+    ) -> tuple[JSON, Any] | None:
         """``(data, error)`` of the memo of ``key`` when the call holds exactly the memos
-        ``known`` plus that one (a warm resume's check; set operations, no Python loop)."""
+        ``known`` plus that one (a warm resume's check). ``known_raw`` is the memo object of
+        the call that held ``known``: when this call's grew from it by ``key`` alone, that is
+        proven by bytes (``lineage.py``); else by set operations."""
         held = self._memos._memos
-        if key not in held or len(held) != len(known) + 1 or not known <= held.keys():
+        call = self._memos.call
+        grown = call is not None and call.extends(known_raw, key)
+        if not grown and (key not in held or len(held) != len(known) + 1 or known.difference(held)):
             return None
         memo = self._memos.get(key)
         assert memo is not None

@@ -253,6 +253,7 @@ class Session:
                 code=self._code(),
                 attempt=self.ctx.attempt,
                 keys=self._call_keys,
+                keys_raw=self._memos.call_raw if self._memos is not None else None,
                 seen=self._seen,
                 steps=self._steps,
                 step_errors=self._step_errors,

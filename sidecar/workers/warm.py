@@ -60,6 +60,8 @@ class ParkedRun:
     attempt: int
     #: Hashed ids of the memos the call held: the steps the handler was answered.
     keys: set[str]
+    #: That call's memo object as sent, if known (``lineage.py``).
+    keys_raw: bytes | None
     #: Uses of each step id before the pending step, and their total (the session's counters).
     seen: dict[str, int]
     steps: int
@@ -79,6 +81,7 @@ class ParkedRun:
         code: tuple[str, str, bool],
         attempt: int,
         keys: set[str],
+        keys_raw: bytes | None,
         seen: dict[str, int],
         steps: int,
         step_errors: dict[str, Any],
@@ -98,6 +101,7 @@ class ParkedRun:
             code=code,
             attempt=attempt,
             keys=keys,
+            keys_raw=keys_raw,
             seen=seen,
             steps=steps - 1,
             step_errors=step_errors,
@@ -110,7 +114,7 @@ class ParkedRun:
         """Whether a call with these memos is exactly the next call of this run."""
         if code != self.code or attempt != self.attempt or self.pending_key in self.keys:
             return False
-        memo = memos.only_new(self.keys, self.pending_key)
+        memo = memos.only_new(self.keys, self.pending_key, self.keys_raw)
         if memo is None:
             return False
         if isinstance(self.produced, _Nothing):
