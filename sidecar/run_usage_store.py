@@ -6,7 +6,8 @@ call, so the usage is kept in memory and written behind:
 
 - ``get`` answers from memory: the usage read from the store (once per run, and again when
   that read is older than ``REREAD_AFTER_S``, so another replica's spending shows up) plus
-  every call counted here since. Caps are therefore enforced before anything is written.
+  every call counted here since. Caps are therefore enforced before anything is written. A
+  run's first call (attempt 0, no memo: ``get_new``) reads nothing: no call has spent yet.
 - ``add_call`` only adds to memory; a writer thread adds the pending deltas of every run to
   the store in one transaction (counters are added by an upsert, so replicas never lose an
   addition), ``FLUSH_INTERVAL_S`` after the first delta, at once when a run's function ended
@@ -113,6 +114,14 @@ class StoredRunUsage:
         with self._io:
             stored = self.store.read(lambda conn: _read(conn, run_id))
             return self._remember(run_id, stored)
+
+    def get_new(self, run_id: str) -> RunUsage:
+        # A run's first call: nothing to read (what this process counted is still added).
+        with self._lock:
+            if run_id in self._known:
+                self._known.move_to_end(run_id)
+                return dataclasses.replace(self._known[run_id].usage)
+        return self._remember(run_id, RunUsage())
 
     def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
         with self._lock:

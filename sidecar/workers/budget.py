@@ -73,12 +73,12 @@ class RunBudgets:
         with self._lock:
             return self._runs.get(run_id)
 
-    def check_call(self, run_id: str) -> float:
+    def check_call(self, run_id: str, *, first: bool = False) -> float:
         """Before a call: refuse it when the run already spent its time; else the CPU seconds
-        it has left."""
+        it has left. ``first``: the run's first call (its usage is not looked up)."""
         limits = self.limits
         with self._lock:
-            used = self._runs.get(run_id)
+            used = self._runs.get_new(run_id) if first else self._runs.get(run_id)
             if used.cpu_seconds >= limits.cpu_seconds:
                 raise BudgetExceeded(
                     "run-budget-cpu",

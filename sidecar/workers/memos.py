@@ -183,6 +183,14 @@ def has_memo(ctx: inngest.ContextSync, step_id: str | None = None) -> bool:
     return bool(held) if step_id is None else hashed_step_id(step_id) in held
 
 
+def is_first_call(ctx: inngest.ContextSync) -> bool:
+    """Whether the call is certainly the run's first: attempt 0 and no memo at all (False when
+    the SDK's internals are unreadable)."""
+    memos = getattr(getattr(ctx.step, "_execution", None), "_memos", None)
+    held = getattr(memos, "_memos", None)
+    return ctx.attempt == 0 and isinstance(memos, StepMemos) and held == {}
+
+
 def executes_first_new_run(ctx: inngest.ContextSync) -> str | None:
     """Whether the SDK will run the first new ``step.run`` of this call the moment it meets
     it: ``ANY_NEW_STEP``, or the hashed id it runs only if that is the step (a targeted call), or

@@ -29,6 +29,10 @@ class RunUsageLedger(Protocol):
 
     def get(self, run_id: str) -> RunUsage: ...
 
+    def get_new(self, run_id: str) -> RunUsage:
+        """``get`` for the run's first call (nothing spent anywhere yet: no store to read)."""
+        ...
+
     def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None: ...
 
     def add_events(self, run_id: str, count: int, cap: int) -> RunUsage | None:
@@ -48,6 +52,9 @@ class MemoryRunUsage:
 
     def get(self, run_id: str) -> RunUsage:
         return dataclasses.replace(self._usage(run_id))
+
+    def get_new(self, run_id: str) -> RunUsage:
+        return self.get(run_id)
 
     def add_call(self, run_id: str, wall_seconds: float, cpu_seconds: float) -> None:
         used = self._usage(run_id)

@@ -44,7 +44,7 @@ from sidecar.validation import Manifest
 
 from .budget import BudgetExceeded, RunBudgets
 from .gateway import CapabilityGateway
-from .memos import MemoReplay, executes_first_new_run
+from .memos import MemoReplay, executes_first_new_run, is_first_call
 from .pool import Release
 from .process import WorkerProcess
 from .protocol import ANY_NEW_STEP, ChannelError, ChannelTimeout, Message
@@ -144,7 +144,8 @@ class Session:
     def run(self) -> JSON:
         run_id = self.ctx.run_id
         try:
-            self._cpu_left = self.budgets.check_call(run_id)
+            first = is_first_call(self.ctx)  # then the run has spent nothing anywhere yet
+            self._cpu_left = self.budgets.check_call(run_id, first=first)
         except BudgetExceeded as err:
             raise inngest.NonRetriableError(f"[{err.rule}] {err}") from None
         started, thread_cpu, worker_cpu = time.monotonic(), time.thread_time(), self.worker.cpu

@@ -205,3 +205,27 @@ def test_a_call_after_close_is_written_at_once(usages: Callable[..., StoredRunUs
 def test_bad_limits_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RunLimits(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_runs_first_call_reads_no_stored_usage(
+    dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fresh_store_url(dialect, tmp_path) as url:
+        store = open_store(url)
+        usage = StoredRunUsage(store)
+        reads: list[str] = []
+        read = store.read
+        monkeypatch.setattr(store, "read", lambda fn: reads.append("read") or read(fn))
+        budgets = RunBudgets(RunLimits(cpu_seconds=1.0), usage)
+        try:
+            assert budgets.check_call("run-new", first=True) == pytest.approx(1.0)
+            assert reads == []  # nothing spent anywhere yet: nothing looked up
+            budgets.add_call("run-new", wall_seconds=0.1, cpu_seconds=0.3)
+            # Called first again (a retried first call): what this process counted stays.
+            assert budgets.check_call("run-new", first=True) == pytest.approx(0.7)
+            budgets.check_call("run-later")  # any other call looks the run up
+            assert reads == ["read"]
+        finally:
+            usage.close()
+            store.close()
