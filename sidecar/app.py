@@ -2,10 +2,10 @@
 
 A ``FunctionSet`` turns one ``Catalog`` into real ``inngest`` functions (config from each
 version's ``FunctionSpec.to_sdk_kwargs()``, handler ``Runner.handle``) and serves them with
-``inngest.fast_api.serve`` on two FastAPI apps: one holding the *registered* functions (it
-answers the sync ``PUT`` and introspection ``GET``) and one holding the *served* functions (it
-answers the engine's ``POST`` calls, including those for archived functions with runs in
-flight).
+``inngest.fast_api.serve`` on a FastAPI app holding the *registered* functions (it answers the
+sync ``PUT`` and introspection ``GET``), and hands the engine's ``POST`` calls for the *served*
+functions (archived ones with runs in flight included) to the SDK through a ``CallEndpoint``
+(``call_endpoint.py``: the same as FastAPI's endpoint, without its stack).
 
 ``SkillsApp`` is the ASGI app at the serve path. It holds the current ``FunctionSet`` and
 reads it once per request, so ``swap`` is one assignment: requests already running finish on
@@ -29,6 +29,7 @@ import inngest.fast_api
 
 from sidecar.facade.payload import JSON
 
+from .call_endpoint import CallEndpoint
 from .catalog import Catalog, Entry
 from .execution import Runner, Target
 
@@ -76,7 +77,7 @@ def sentinel_function(client: inngest.Inngest) -> inngest.Function[Any]:
 
 
 class FunctionSet:
-    """The SDK functions of one catalog and the two FastAPI apps that serve them."""
+    """The SDK functions of one catalog and the two apps that serve them."""
 
     def __init__(
         self,
@@ -93,8 +94,7 @@ class FunctionSet:
         served = [*always, *functions.values()]
         self.sync_app = fastapi.FastAPI(openapi_url=None)
         inngest.fast_api.serve(self.sync_app, client, registered, serve_path=serve_path)
-        self.call_app = fastapi.FastAPI(openapi_url=None)
-        inngest.fast_api.serve(self.call_app, client, served, serve_path=serve_path)
+        self.call_app = CallEndpoint(client, served, serve_path)
 
 
 class SkillsApp:
