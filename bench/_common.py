@@ -325,6 +325,7 @@ class Cluster:
             sys.executable, "-m", "engine", "--port", str(self.engine_port),
             "--db", str(self.db_path), "--retry-backoff", "1s",
             "--durability", self.durability, *self.engine_args,
+            *os.environ.get("BENCH_ENGINE_ARGS", "").split(),  # A/B of engine flags
         ]  # fmt: skip
         self.engine = Child(f"engine[{self.name}]", cmd, self.dir / "engine.log",
                             self.ws.placement.engine)  # fmt: skip

@@ -2,6 +2,12 @@
 
 Waiting calls are admitted in priority order, then FIFO. Sleeping, waiting and
 invoking runs hold nothing; only calls in flight count (protocol section 5).
+
+Waiters are grouped by their set of keys: waiters with the same keys fit or not together, so
+when a group's first waiter does not fit the whole group is passed over at once. Admitting
+costs the number of groups (distinct key sets: functions, concurrency key values), not the
+number of waiters: 1,000 runs waiting on one function's concurrency limit do not make every
+release scan 1,000 entries.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import itertools
 from collections import defaultdict
 
 Keys = list[tuple[str, int]]
+_Entry = tuple[float, int, asyncio.Future[None]]
 
 
 class Limiter:
@@ -19,7 +26,9 @@ class Limiter:
         self._global_limit = global_limit
         self._in_flight = 0
         self._per_key: defaultdict[str, int] = defaultdict(int)
-        self._waiting: list[tuple[float, int, Keys, asyncio.Future[None]]] = []
+        #: Waiters by their keys, each group a heap of (priority time, arrival, future).
+        self._groups: dict[tuple[tuple[str, int], ...], list[_Entry]] = {}
+        self._waiting = 0
         self._seq = itertools.count()
 
     @property
@@ -28,14 +37,14 @@ class Limiter:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return self._waiting
 
-    def _fits(self, keys: Keys) -> bool:
+    def _fits(self, keys: Keys | tuple[tuple[str, int], ...]) -> bool:
         if self._in_flight >= self._global_limit:
             return False
         return all(self._per_key[k] < limit for k, limit in keys)
 
-    def _take(self, keys: Keys) -> None:
+    def _take(self, keys: Keys | tuple[tuple[str, int], ...]) -> None:
         self._in_flight += 1
         for k, _ in keys:
             self._per_key[k] += 1
@@ -44,11 +53,18 @@ class Limiter:
         if not self._waiting and self._fits(keys):
             self._take(keys)
             return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        loop_time = asyncio.get_running_loop().time()
-        heapq.heappush(self._waiting, (loop_time - priority, next(self._seq), keys, fut))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        group = self._groups.setdefault(tuple(keys), [])
+        heapq.heappush(group, (loop.time() - priority, next(self._seq), fut))
+        self._waiting += 1
         self._admit()
-        await fut
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # admitted as it was cancelled: give it back
+                self.release(keys)
+            raise
 
     def release(self, keys: Keys) -> None:
         self._in_flight -= 1
@@ -62,16 +78,28 @@ class Limiter:
         """Admit every waiter that fits, in order; a blocked key does not block other keys."""
         if not self._waiting:
             return
-        keep = []
-        while self._waiting and self._in_flight < self._global_limit:
-            entry = heapq.heappop(self._waiting)
-            keys, fut = entry[2], entry[3]
-            if fut.done():
-                continue
-            if self._fits(keys):
-                self._take(keys)
-                fut.set_result(None)
-            else:
-                keep.append(entry)
-        for entry in keep:
-            heapq.heappush(self._waiting, entry)
+        heads = []
+        for keys, group in self._groups.items():
+            self._drop_cancelled(group)
+            if group:
+                heads.append((group[0][0], group[0][1], keys))
+        heapq.heapify(heads)
+        while heads and self._in_flight < self._global_limit:
+            _, _, keys = heapq.heappop(heads)
+            if not self._fits(keys):
+                continue  # every waiter of this group has the same keys: none fits
+            group = self._groups[keys]
+            _, _, fut = heapq.heappop(group)
+            self._waiting -= 1
+            self._take(keys)
+            fut.set_result(None)
+            self._drop_cancelled(group)
+            if group:
+                heapq.heappush(heads, (group[0][0], group[0][1], keys))
+        for keys in [keys for keys, group in self._groups.items() if not group]:
+            del self._groups[keys]
+
+    def _drop_cancelled(self, group: list[_Entry]) -> None:
+        while group and group[0][2].done():
+            heapq.heappop(group)
+            self._waiting -= 1
