@@ -20,13 +20,14 @@ skill must still be a successful sync.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import fastapi
 import inngest
 import inngest.fast_api
 
+from loopwright.http_errors import Receive, Scope, Send
 from sidecar.facade.payload import JSON
 
 from .call_endpoint import CallEndpoint
@@ -38,10 +39,6 @@ SENTINEL_EVENT = "loopwright/sidecar.ping"
 
 #: A function of the platform itself, registered beside the skills in every set (the ledger's).
 PlatformFunction = Callable[[inngest.Inngest], inngest.Function[Any]]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def sdk_function(client: inngest.Inngest, entry: Entry, runner: Runner) -> inngest.Function[Any]:

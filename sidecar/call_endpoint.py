@@ -16,18 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import inngest
 import starlette.requests
+import starlette.responses
 from inngest._internal import comm_lib, server_lib, transforms
 
-log = logging.getLogger("loopwright.sidecar")
+from loopwright.http_errors import Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+log = logging.getLogger("loopwright.sidecar")
 
 
 class CallEndpoint:
@@ -69,40 +68,28 @@ class CallEndpoint:
             )
         except Exception:  # FastAPI's ServerErrorMiddleware would answer the same
             log.exception("the SDK failed to serve a call")
-            await _respond(send, 500, {"content-type": "text/plain; charset=utf-8"},
-                           b"Internal Server Error")  # fmt: skip
-            return
-        await self._answer(send, answer)
+            response: starlette.responses.Response = starlette.responses.PlainTextResponse(
+                "Internal Server Error", status_code=500
+            )
+        else:
+            response = self._response(answer)
+        await response(scope, receive, send)
 
-    async def _answer(self, send: Send, answer: comm_lib.CommResponse) -> None:
+    def _response(self, answer: comm_lib.CommResponse) -> starlette.responses.Response:
+        """``inngest.fast_api``'s ``_to_response``, as a Starlette response."""
         if answer.stream is not None:
-            await send({"type": "http.response.start", "status": answer.status_code,
-                        "headers": _encoded(answer.headers)})  # fmt: skip
-            async for chunk in answer.stream():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
+            return starlette.responses.StreamingResponse(
+                answer.stream(), headers=answer.headers, status_code=answer.status_code
+            )
         body = transforms.dump_json(answer.body)
         if isinstance(body, Exception):
             answer = comm_lib.CommResponse.from_error(self.client.logger, body)
             body = json.dumps(answer.body)
-        await _respond(send, answer.status_code, answer.headers, body.encode("utf-8"))
+        return starlette.responses.Response(
+            content=body.encode("utf-8"), headers=answer.headers, status_code=answer.status_code
+        )
 
 
 def _last_wins(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Request headers as ``dict(starlette_request.headers.items())`` gives them."""
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
-
-
-def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-    ]
-
-
-async def _respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    """A whole response, with the length and headers Starlette's ``Response`` would send."""
-    encoded = [(b"content-length", str(len(body)).encode())]
-    encoded += [pair for pair in _encoded(headers) if pair[0] != b"content-length"]
-    await send({"type": "http.response.start", "status": status, "headers": encoded})
-    await send({"type": "http.response.body", "body": body})

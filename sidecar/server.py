@@ -14,11 +14,10 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from loopwright.http_errors import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from loopwright.http_errors import DEFAULT_MAX_BODY_BYTES, BodyLimit, Receive, Scope, Send
 from loopwright.serve_guard import MAX_CALL_BYTES, ServeGuard
 
 from .api import create_api
-from .app import Receive, Scope, Send
 from .capabilities import CapabilityProvider
 from .service import Sidecar
 from .settings import SidecarSettings
