@@ -23,6 +23,8 @@ nothing measurable on the SDK path when it is off:
   baselines later replay byte for byte straight at the SDK endpoint;
 - timing mode records, per SDK call, the X-Run-ID header, the time the ASGI app was entered and
   the time the last response byte was handed to uvicorn;
+- with ``--connect`` the SDK's calls arrive over an Inngest Connect socket (``inngest.connect``,
+  a thread of the SDK's own) and the HTTP server only answers ``/bench/*``;
 - ``/bench/*`` routes (handled here, not by FastAPI): ``POST /bench/reset?capture=0|1&timings=0|1``,
   ``GET /bench/dump?what=captured|timings|steps|marks|counters``, and the long-poll
   ``GET /bench/wait?key=K`` or ``?counter=C&n=N`` (``&timeout=S``), which sends its response
@@ -338,6 +340,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--engine", required=True)
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="take calls over an Inngest Connect socket (inngest.connect), not over HTTP",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     api = fastapi.FastAPI()
@@ -359,6 +366,12 @@ def main() -> None:
     async def serve() -> None:
         global loop
         loop = asyncio.get_running_loop()
+        if args.connect:
+            from inngest.connect import connect
+
+            worker = connect([(client, functions)], shutdown_signals=[])
+            task = loop.create_task(worker.start())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         await server.serve()
 
     # uvicorn's own runner picks uvloop when installed ("loop=auto"); mirror that here.

@@ -300,8 +300,10 @@ class Cluster:
         engine_args: tuple[str, ...] = (),
         standin: bool = False,
         standin_crons: int = 0,
+        connect: bool = False,
     ) -> None:
         self.ws, self.name, self.durability = ws, name, durability
+        self.connect = connect  # the SDK app takes its calls over Inngest Connect, not HTTP
         self.standin = standin  # the near-free SDK stand-in (_standin.py) instead of the SDK
         self.standin_crons = standin_crons  # cron functions the stand-in registers
         self.dir = ws.dir / name
@@ -331,23 +333,13 @@ class Cluster:
                             self.ws.placement.engine)  # fmt: skip
         script = STANDIN_SCRIPT if self.standin else APP_SCRIPT
         app_cmd = [sys.executable, str(script), "--port", str(self.app_port),
-                   "--engine", self.engine_url]  # fmt: skip
+                   "--engine", self.engine_url] + (["--connect"] if self.connect else [])  # fmt: skip
         self.app = Child(f"app[{self.name}]", app_cmd, self.dir / "app.log", self.ws.placement.app)
         await self._ready(self.engine, f"{self.engine_url}/health")
         await self._ready(self.app, f"{self.app_origin}/bench/dump?what=counters")
-        if self.standin:
-            async with self.http.post(
-                f"{self.app_origin}/bench/register", params={"crons": self.standin_crons}
-            ) as resp:
-                data = body = await resp.json()
-        else:
-            async with self.http.post(
-                f"{self.engine_url}/v1/apps/sync", json={"url": self.serve_url}
-            ) as resp:
-                body = await resp.json()
-            data = body.get("data") or {}
-        if resp.status != 200 or not data.get("ok"):
-            raise RuntimeError(f"sync failed: {resp.status} {body}\n{self.engine.log_tail()}")
+        status, body, data = await self._sync()
+        if status != 200 or not data.get("ok"):
+            raise RuntimeError(f"sync failed: {status} {body}\n{self.engine.log_tail()}")
         self.runtime = await self.app_reset()
         log(
             f"{self.name}: engine pid {self.engine.pid} ({self.durability}) on {self.engine_url}, "
@@ -355,6 +347,27 @@ class Cluster:
             f"(uvicorn http={self.runtime.get('http')}, loop={self.runtime.get('loop')})"
         )
         return self
+
+    async def _sync(self) -> tuple[int, Any, dict[str, Any]]:
+        """(status, body, result) of the app's sync; a Connect worker syncs over its socket."""
+        if self.standin:
+            url = f"{self.app_origin}/bench/register"
+            async with self.http.post(url, params={"crons": self.standin_crons}) as resp:
+                body = await resp.json()
+                return resp.status, body, body
+        if self.connect:
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            while time.monotonic() < deadline:
+                async with self.http.get(f"{self.engine_url}/v1/apps") as resp:
+                    apps = (await resp.json()).get("data") or []
+                if any(a.get("url") == "wss://connect" for a in apps):
+                    return 200, apps, {"ok": True}
+                await asyncio.sleep(0.05)
+            return 0, "the app's Connect worker did not sync", {}
+        url = f"{self.engine_url}/v1/apps/sync"
+        async with self.http.post(url, json={"url": self.serve_url}) as resp:
+            body = await resp.json()
+            return resp.status, body, body.get("data") or {}
 
     async def _ready(self, child: Child, url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -511,9 +524,13 @@ class Workspace:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     async def cluster(
-        self, name: str = "main", durability: str = "normal", standin: bool = False
+        self,
+        name: str = "main",
+        durability: str = "normal",
+        standin: bool = False,
+        connect: bool = False,
     ) -> Cluster:
-        cluster = Cluster(self, name, durability, standin=standin)
+        cluster = Cluster(self, name, durability, standin=standin, connect=connect)
         self.clusters.append(cluster)
         return await cluster.start()
 

@@ -15,8 +15,9 @@ Method
   - steady throughput: C runs in flight (default 100), each replaced when it finishes, for a
     window of `--window` s (default 30; `--quick` 5) after `--warm` s (default 5; 2); step
     stamps per second; CPU per step of the server and of the app from /proc.
-- Modes: Loopwright `--durability normal` (default) and `full` (fsync at every group commit)
-  against Restate's defaults (its WAL is fsynced).
+- Modes: Loopwright `--durability normal` (default) and `full` (fsync at every group commit),
+  and `normal` with the SDK app connected by Inngest Connect (`inngest.connect`, a WebSocket)
+  instead of serving HTTP, against Restate's defaults (its WAL is fsynced).
 - Restate comes from npm `@restatedev/restate-server` 1.7.12 (it ships its binary) installed
   under bench/.peers (gitignored), or `RESTATE_SERVER=/path/to/restate-server`, and PyPI
   `restate-sdk` 1.3.0 with `hypercorn`. When they are missing the script says how to install
@@ -215,18 +216,21 @@ async def restate_closed_loop(
             "app_cpu_ms_per_step": 1000 * app / rate}  # fmt: skip
 
 
-async def loopwright(ws: Workspace, durability: str, runs: int) -> dict[str, Any]:
+async def loopwright(
+    ws: Workspace, durability: str, runs: int, connect: bool = False
+) -> dict[str, Any]:
     warm, window = durations(ws)
-    cl: Cluster = await ws.cluster(f"lw-{durability}", durability=durability)
+    name = f"lw-{durability}" + ("-connect" if connect else "")
+    cl: Cluster = await ws.cluster(name, durability=durability, connect=connect)
     try:
         await c.capture_run(cl, "seq", {"n": STEPS, "tag": "warm"}, "done:warm")
 
         async def send() -> None:
             await cl.send([{"name": "bench/seq", "data": {"n": STEPS}}])
 
-        log(f"loopwright ({durability}): {runs} sequential runs of {STEPS} steps")
+        log(f"{name}: {runs} sequential runs of {STEPS} steps")
         seq = await sequential(ws.http, cl.app_origin, runs, send)
-        log(f"loopwright ({durability}): {ws.args.concurrency} runs in flight, {window:g} s")
+        log(f"{name}: {ws.args.concurrency} runs in flight, {window:g} s")
         # Timing records off, as in Restate's loop: both apps carry the same instrumentation.
         loop = await c.engine_closed_loop(
             cl, ws.args.concurrency, STEPS, warm, window, timings=False
@@ -269,6 +273,7 @@ async def bench(ws: Workspace) -> Result:
     runs = ws.args.runs or (6 if ws.args.quick else 30)
     rs = await restate(ws, runs)
     lw = {mode: await loopwright(ws, mode, runs) for mode in ("normal", "full")}
+    lw["connect"] = await loopwright(ws, "normal", runs, connect=True)
     p = c.percentile
     res = Result("peers", f"Loopwright vs Restate 1.7.12 (restate-sdk), {STEPS}-step runs")
     for mode, r in lw.items():
@@ -289,7 +294,9 @@ async def bench(ws: Workspace) -> Result:
                                 "ahead of Restate", ahead))  # fmt: skip
     res.notes += [
         "figure = Loopwright, baseline = Restate (defaults: WAL fsynced) measured in the same "
-        "run; [normal] / [full] = Loopwright's --durability.",
+        "run; [normal] / [full] = Loopwright's --durability, the SDK app served over HTTP; "
+        "[connect] = --durability normal, the SDK app taking its calls over an Inngest Connect "
+        "socket (inngest.connect).",
         f"{runs} sequential runs per system; throughput with {ws.args.concurrency} runs in "
         f"flight, {durations(ws)[1]:g} s window after {durations(ws)[0]:g} s warm-up.",
         "Restate's steady loop replaces each run as its request-response call returns; "

@@ -51,6 +51,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="measured window (default 60 s; --quick 5 s)",
     )
+    p.add_argument("--connect", action="store_true",
+                   help="also measure the SDK app taking its calls over Inngest Connect")  # fmt: skip
     p.add_argument("--sync", action="store_true",
                    help="also measure the sync handler (SDK thread pool) at 100 runs")  # fmt: skip
 
@@ -62,18 +64,23 @@ def durations(ws: Workspace) -> tuple[float, float]:
 
 
 async def measure_engine(
-    ws: Workspace, name: str, fn: str, concurrency: int, standin: bool = False
+    ws: Workspace,
+    name: str,
+    fn: str,
+    concurrency: int,
+    standin: bool = False,
+    connect: bool = False,
 ) -> dict[str, Any]:
     warm, window = durations(ws)
     failed = 0
 
     async def engine() -> dict[str, Any]:
         nonlocal failed
-        cl = await ws.cluster(f"{name}-engine-{len(ws.clusters)}", standin=standin)
+        cl = await ws.cluster(f"{name}-engine-{len(ws.clusters)}", standin=standin, connect=connect)
         try:
             if not standin:
                 await c.capture_run(cl, fn, {"n": STEPS, "tag": "warm"}, "done:warm")
-            what = "SDK stand-in" if standin else "SDK app"
+            what = "SDK stand-in" if standin else "SDK app" + (" over Connect" if connect else "")
             log(f"{name}: engine + {what}, {concurrency} concurrent runs, {warm:g} s warm-up, "
                 f"{window:g} s window")  # fmt: skip
             out = await c.engine_closed_loop(cl, concurrency, STEPS, warm, window, fn)
@@ -112,6 +119,10 @@ async def bench(ws: Workspace) -> Result:
     s100 = await measure_engine(ws, "standin-100", "seq", 100, standin=True)
     s1000 = await measure_engine(ws, "standin-1000", "seq", 1000, standin=True)
     esync = await measure_engine(ws, "sync-100", "seq-sync", 100) if ws.args.sync else None
+    conn100 = conn1000 = None
+    if ws.args.connect:
+        conn100 = await measure_engine(ws, "connect-100", "seq", 100, connect=True)
+        conn1000 = await measure_engine(ws, "connect-1000", "seq", 1000, connect=True)
 
     res = Result("throughput", "steady-state steps/s at 100 and 1,000 concurrent runs")
     f100, f1000, r100 = e100["steps_per_s"], e1000["steps_per_s"], b100["steps_per_s"]
@@ -135,8 +146,24 @@ async def bench(ws: Workspace) -> Result:
     if esync is not None:
         res.rows.append(Row("sync handler, 100 concurrent runs", esync["steps_per_s"], "steps/s",
                             f100, "steps/s", esync["steps_per_s"] / f100))  # fmt: skip
+    if conn100 is not None and conn1000 is not None:
+        k100, k1000 = conn100["steps_per_s"], conn1000["steps_per_s"]
+        res.rows += [
+            Row("SDK app over Connect, 100 concurrent runs", k100, "steps/s", f100, "steps/s",
+                k100 / f100, ">= 1,000 steps/s", k100 >= TARGET),
+            Row("SDK app over Connect, 1,000 concurrent runs", k1000, "steps/s", f1000,
+                "steps/s", k1000 / f1000, ">= 1,000 steps/s", k1000 >= TARGET),
+            Row("  SDK app CPU per step over Connect, 100 runs", conn100["app_cpu_ms_per_step"],
+                "ms", e100["app_cpu_ms_per_step"], "ms", conn100["app_cpu_ms_per_step"]
+                / e100["app_cpu_ms_per_step"]),
+            Row("  engine CPU per step over Connect, 100 runs",
+                conn100["engine_cpu_ms_per_step"], "ms", e100["engine_cpu_ms_per_step"], "ms",
+                conn100["engine_cpu_ms_per_step"] / e100["engine_cpu_ms_per_step"]),
+        ]  # fmt: skip
     measured = [("SDK app@100", e100), ("SDK app@1000", e1000), ("stand-in@100", s100),
-                ("stand-in@1000", s1000)] + ([("sync@100", esync)] if esync else [])  # fmt: skip
+                ("stand-in@1000", s1000)] + ([("sync@100", esync)] if esync else []) + (
+                [("Connect@100", conn100), ("Connect@1000", conn1000)]
+                if conn100 and conn1000 else [])  # fmt: skip
     for label, r in measured:
         res.notes.append(
             f"{label}: other load {100 * r['other_cpu']:.0f}% ({r['attempts']} attempt(s)); "
@@ -166,7 +193,8 @@ async def bench(ws: Workspace) -> Result:
         f"loop={ws.clusters[0].runtime.get('loop')}).",
     ]
     res.extra = {"async100": e100, "async1000": e1000, "standin100": s100,
-                 "standin1000": s1000, "bare100": b100, "sync100": esync}  # fmt: skip
+                 "standin1000": s1000, "bare100": b100, "sync100": esync,
+                 "connect100": conn100, "connect1000": conn1000}  # fmt: skip
 
     if ws.args.profile:
         cl = await ws.cluster("profile")

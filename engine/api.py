@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from google.protobuf.message import DecodeError
 
 from . import checkpoint, history, jsonio
 from .core import Engine, IngestError
 from .executor import StaleDispatch
 from .expressions import ExpressionError, compile_expression, eval_bool
+from .gateway import GATEWAY_PATH
 from .ids import is_ulid, new_ulid
 from .ops import RunFailure
 from .signing import bearer_ok
@@ -72,14 +74,16 @@ def build_app(engine: Engine) -> web.Application:
     r.add_get("/v1/stats", stats)
     r.add_post("/invoke/{slug}", invoke)
     checkpoint.routes(app, _Checkpoints)
+    r.add_post("/v0/connect/start", connect_start)
+    r.add_post("/v0/connect/flush", connect_flush)
+    r.add_get(GATEWAY_PATH, connect_gateway)
+    app.on_shutdown.append(_close_gateway)
     for path in (
         "/v1/webhooks",
         "/v1/signals",
         "/v1/realtime",
         "/v2",
         "/v0/gql",
-        "/v0/connect/start",
-        "/v0/connect/flush",
     ):
         r.add_route("*", path, not_implemented)
         r.add_route("*", path + "/{tail:.*}", not_implemented)
@@ -112,7 +116,7 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
             return json({"status": 401, "message": "", "error": msg}, 401)
     elif (
         cfg.signing_keys
-        and path != "/health"
+        and path not in ("/health", GATEWAY_PATH)  # a Connect socket proves its session token
         and not bearer_ok(request.headers.get("Authorization"), list(cfg.signing_keys))
     ):
         return web.Response(status=401, text="Authentication failed")
@@ -129,6 +133,30 @@ async def _json_body(request: web.Request) -> Any:
         return jsonio.loads(raw)
     except jsonio.JSONDecodeError as exc:
         raise ValueError(f"Invalid request: the body is not JSON ({exc})") from None
+
+
+async def connect_start(request: web.Request) -> web.Response:
+    try:
+        raw = _engine(request).gateway.start(await request.read(), request.host)
+    except DecodeError as exc:
+        return error(400, f"the body is not a connect StartRequest (protobuf): {exc}")
+    return web.Response(body=raw, content_type="application/protobuf")
+
+
+async def connect_flush(request: web.Request) -> web.Response:
+    try:
+        raw = _engine(request).gateway.flush(await request.read())
+    except DecodeError as exc:
+        return error(400, f"the body is not a connect SDKResponse (protobuf): {exc}")
+    return web.Response(body=raw, content_type="application/protobuf")
+
+
+async def connect_gateway(request: web.Request) -> web.StreamResponse:
+    return await _engine(request).gateway.serve(request)
+
+
+async def _close_gateway(app: web.Application) -> None:
+    await app[ENGINE].gateway.close()
 
 
 async def health(request: web.Request) -> web.Response:
@@ -433,6 +461,7 @@ async def stats(request: web.Request) -> web.Response:
             "queue_claimed": ex.scheduler.claimed,
             "commits": engine.db.commits,
             "jobs_committed": engine.db.jobs_committed,
+            "connect": engine.gateway.stats(),
         }
     )
 

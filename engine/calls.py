@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import secrets
 import types
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -49,8 +49,19 @@ class Answer:
     sdk: str = ""  # the answer's x-inngest-sdk header, e.g. "inngest-py:v0.5.19"
 
 
+class ConnectRoute(Protocol):
+    """Where calls to apps whose workers hold a Connect socket go (`engine.gateway`)."""
+
+    def serves(self, url: str) -> bool: ...
+    def sdk_of(self, url: str) -> str: ...
+    async def call(self, url: str, body: bytes, run_id: str) -> Answer: ...
+
+
 class Caller:
-    def __init__(self, signing_key: str | None, timeout_s: float) -> None:
+    def __init__(
+        self, signing_key: str | None, timeout_s: float, connect: ConnectRoute | None = None
+    ) -> None:
+        self.connect = connect
         self.boot_id = secrets.token_hex(6)
         self._signing_key = signing_key
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=10)
@@ -87,6 +98,8 @@ class Caller:
 
     def wants_stack(self, url: str) -> bool:
         """False once the SDK behind `url` answered as the Python SDK."""
+        if self.connect is not None and self.connect.serves(url):
+            return not self.connect.sdk_of(url).startswith(_PYTHON_SDK)
         return _endpoint(url) not in self._python_endpoints
 
     def _learn_sdk(self, url: str, answer: Answer) -> Answer:
@@ -100,6 +113,8 @@ class Caller:
         return self._session
 
     async def call(self, url: str, body: bytes, run_id: str, step_id: str) -> Answer:
+        if self.connect is not None and self.connect.serves(url):
+            return await self.connect.call(url, body, run_id)
         headers = {
             "Content-Type": "application/json",
             "X-Run-ID": run_id,
@@ -114,7 +129,7 @@ class Caller:
             return self._learn_sdk(url, await _post(self.session, url, body, headers, trace))
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _never_delivered(exc, trace):
-                return _transport_error(_describe(exc))
+                return transport_error(_describe(exc))
             log.warning(
                 "call for run %s step %s never reached the SDK (%s); resent on a fresh connection",
                 run_id,
@@ -122,13 +137,13 @@ class Caller:
                 _describe(exc),
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return _transport_error(_describe(exc))
+            return transport_error(_describe(exc))
         self.resent += 1
         assert self._fresh is not None
         try:
             return await _post(self._fresh, url, body, headers, {})
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return _transport_error(_describe(exc))
+            return transport_error(_describe(exc))
 
 
 async def _post(
@@ -175,7 +190,7 @@ def _describe(exc: BaseException) -> str:
 
 def classify(status: int, headers: Any, raw: bytes) -> Answer:
     if SDK_HEADER not in headers:
-        return _transport_error(
+        return transport_error(
             f"invalid status code: {status} (the answer is not from an Inngest SDK)"
         )
     if status == 201:  # streaming: keep-alive spaces, then a wrapped answer
@@ -189,24 +204,24 @@ def classify(status: int, headers: Any, raw: bytes) -> Answer:
                 body_bytes,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
-            return _transport_error("unparseable streaming answer from the SDK")
+            return transport_error("unparseable streaming answer from the SDK")
     try:
         body = jsonio.loads(raw) if raw else None
     except jsonio.JSONDecodeError:
-        return _transport_error(f"invalid status code: {status} (body is not JSON)")
+        return transport_error(f"invalid status code: {status} (body is not JSON)")
     lower = {k.lower(): v for k, v in headers.items()}
     # Honoured on every answer that carries it: a 206 `StepError` for a nested step has it.
     no_retry = str(lower.get("x-inngest-no-retry", "")).lower() == "true"
     if status == 206:
         if not isinstance(body, list):
-            return _transport_error("a 206 answer must be a JSON array of ops")
+            return transport_error("a 206 answer must be a JSON array of ops")
         return Answer("ops", status, body, no_retry, _retry_at(lower.get("retry-after")))
     if status == 200:
         return Answer("done", status, body)
     return Answer("error", status, body, no_retry, _retry_at(lower.get("retry-after")))
 
 
-def _transport_error(message: str) -> Answer:
+def transport_error(message: str) -> Answer:
     return Answer("error", 0, {"error": message, "name": "Error", "message": message})
 
 

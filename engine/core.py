@@ -18,6 +18,7 @@ from .calls import Caller
 from .config import EngineConfig
 from .events import MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, EventError, normalise
 from .executor import Executor
+from .gateway import Gateway
 from .ids import seeded_ulids
 from .limiter import Limiter
 from .queue import ItemIds
@@ -42,8 +43,11 @@ class Engine:
         self.db = Database(config.db_path, config.durability)
         self.ids = self.db.read_blocking(ItemIds)
         self.snapshot = Snapshot(self.db.read_blocking(load_functions))
+        self.gateway = Gateway(lambda raw: self.register(raw, None), config.call_timeout_s)
         self.caller = Caller(
-            config.signing_keys[0] if config.signing_keys else None, config.call_timeout_s
+            config.signing_keys[0] if config.signing_keys else None,
+            config.call_timeout_s,
+            self.gateway,
         )
         self.executor = Executor(
             self.db,

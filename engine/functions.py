@@ -236,14 +236,16 @@ class _Parser:
         if not isinstance(step, dict):
             raise self.fail("steps", "must contain the 'step' entry with a runtime URL")
         runtime = step.get("runtime") or {}
-        if runtime.get("type", "http") != "http":
+        kind = runtime.get("type", "http")
+        # "ws": a Connect worker's function, called over its socket (engine/gateway.py).
+        schemes = {"http": ("http://", "https://"), "ws": ("ws://", "wss://")}.get(kind)
+        if schemes is None:
             raise self.fail(
-                "steps.step.runtime.type",
-                f"{runtime.get('type')!r} is not supported; serve the app over HTTP (Connect is not)",
+                "steps.step.runtime.type", f"{kind!r} is not supported; use 'http' or 'ws'"
             )
         url = runtime.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise self.fail("steps.step.runtime.url", "must be an http(s) URL")
+        if not isinstance(url, str) or not url.startswith(schemes):
+            raise self.fail("steps.step.runtime.url", f"must be a {kind} URL for runtime {kind!r}")
         retries_obj = step.get("retries") or {}
         retries = retries_obj.get("attempts", DEFAULT_RETRIES)
         if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:

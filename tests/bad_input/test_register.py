@@ -58,7 +58,8 @@ def register(*functions: dict[str, Any], app: str = "app") -> dict[str, Any]:
         (fn(singleton={"mode": "maybe"}), "singleton.mode"),
         (fn(throttle={"limit": 1, "period": "forever"}), "throttle.period"),
         (fn(retries={"attempts": 3}), "retries: is not supported"),
-        (fn(steps={"step": {"runtime": {"type": "ws", "url": "ws://x"}}}), "Connect is not"),
+        (fn(steps={"step": {"runtime": {"type": "grpc", "url": "x://y"}}}), "use 'http' or 'ws'"),
+        (fn(steps={"step": {"runtime": {"type": "ws", "url": "http://x"}}}), "must be a ws URL"),
         (fn(timeouts={"start": "soon"}), "timeouts.start"),
     ],
 )

@@ -25,7 +25,7 @@ UNKNOWN_ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
         ("POST", "/v1/apps/sync", 400, "not JSON"),
         ("POST", "/v1/cancellations", 400, "JSON"),
         ("GET", "/v1/webhooks", 501, "not implemented"),
-        ("POST", "/v0/connect/start", 501, "not implemented"),
+        ("POST", "/v0/connect/flush", 400, "a flushed reply needs its request_id"),
         ("POST", "/invoke/nobody-here", 404, "not found"),
     ],
 )
@@ -54,6 +54,7 @@ async def test_cancellation_for_unknown_function_is_404(client: Client) -> None:
 async def test_engine_survives_garbage_on_every_route(client: Client) -> None:
     garbage = [b"", b"null", b"[]", b"{}", b'{"a":', b"\xff\xfe", b"1" * 10_000]
     routes = ["/fn/register", "/e/k", "/v1/cancellations", "/v1/apps/sync", "/invoke/x"]
+    routes += ["/v0/connect/start", "/v0/connect/flush"]
     for route in routes:
         for body in garbage:
             status, _ = await client.request("POST", route, body=body)

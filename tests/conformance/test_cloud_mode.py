@@ -13,6 +13,7 @@ import inngest
 import inngest.fast_api
 import pytest
 
+from ._connect_worker import ConnectWorker
 from ._engine import EngineAPI, EngineProcess, running_engine
 from ._sdk_app import SdkServer
 
@@ -25,6 +26,17 @@ def cloud_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnginePro
     args = ("--signing-key", SIGNING_KEY, "--event-key", EVENT_KEY)
     with running_engine(tmp_path_factory.mktemp("cloud"), args) as engine:
         yield engine
+
+
+def production_client(app_id: str, engine_url: str) -> inngest.Inngest:
+    return inngest.Inngest(
+        app_id=app_id,
+        is_production=True,
+        signing_key=SIGNING_KEY,
+        event_key=EVENT_KEY,
+        api_base_url=engine_url,
+        event_api_base_url=engine_url,
+    )
 
 
 def test_api_requires_the_signing_key_as_bearer(cloud_engine: EngineProcess) -> None:
@@ -44,14 +56,7 @@ def test_unknown_event_key_is_refused(cloud_engine: EngineProcess) -> None:
 
 
 def test_production_sdk_app_syncs_and_runs_with_signed_calls(cloud_engine: EngineProcess) -> None:
-    client = inngest.Inngest(
-        app_id="cloud-app",
-        is_production=True,
-        signing_key=SIGNING_KEY,
-        event_key=EVENT_KEY,
-        api_base_url=cloud_engine.url,
-        event_api_base_url=cloud_engine.url,
-    )
+    client = production_client("cloud-app", cloud_engine.url)
 
     @client.create_function(fn_id="signed", trigger=inngest.TriggerEvent(event="cloud/go"))
     def signed(ctx: inngest.ContextSync) -> dict[str, int]:
@@ -80,3 +85,21 @@ def test_production_sdk_app_syncs_and_runs_with_signed_calls(cloud_engine: Engin
         assert runs and runs[0]["status"] == "Completed", runs
         assert runs[0]["output"] == {"sum": 3}
     api.close()
+
+
+def test_production_connect_worker_starts_with_the_key_and_runs(
+    cloud_engine: EngineProcess,
+) -> None:
+    refused = httpx.post(f"{cloud_engine.url}/v0/connect/start", content=b"")
+    assert refused.status_code == 401  # no bearer: no gateway, no session token
+    client = production_client("cloud-connect", cloud_engine.url)
+
+    @client.create_function(fn_id="linked", trigger=inngest.TriggerEvent(event="cloud/link"))
+    async def linked(ctx: inngest.Context) -> int:
+        return await ctx.step.run("one", lambda: 41) + 1
+
+    api = EngineAPI(cloud_engine.url, headers={"Authorization": f"Bearer {SIGNING_KEY}"})
+    with ConnectWorker([(client, [linked])]).running():
+        (event_id,) = client.send_sync(inngest.Event(name="cloud/link"))
+        run = api.completed_run(event_id)
+    assert run["status"] == "Completed" and run["output"] == 42, run
