@@ -16,6 +16,8 @@ Method
   clients replay them straight at the SDK endpoint, back to back, measured the same way. That is
   the most the SDK app (one process, one core) serves, so engine/bare is the share of the SDK's
   ceiling the engine reaches.
+- Over Connect (skip with `--no-connect`): the same closed loop with the same SDK app taking its
+  calls over an Inngest Connect socket (`inngest.connect`) instead of serving HTTP.
 - Every measurement gets a fresh engine + app pair (nothing left over from the previous one),
   and is repeated (full runs: up to 3 times while the 150 s retry budget lasts, the quietest
   kept) when other processes on the machine took more than 15% of the CPU while it ran.
@@ -51,8 +53,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="measured window (default 60 s; --quick 5 s)",
     )
-    p.add_argument("--connect", action="store_true",
-                   help="also measure the SDK app taking its calls over Inngest Connect")  # fmt: skip
+    p.add_argument("--no-connect", action="store_true",
+                   help="skip the SDK app taking its calls over Inngest Connect")  # fmt: skip
     p.add_argument("--sync", action="store_true",
                    help="also measure the sync handler (SDK thread pool) at 100 runs")  # fmt: skip
 
@@ -120,7 +122,7 @@ async def bench(ws: Workspace) -> Result:
     s1000 = await measure_engine(ws, "standin-1000", "seq", 1000, standin=True)
     esync = await measure_engine(ws, "sync-100", "seq-sync", 100) if ws.args.sync else None
     conn100 = conn1000 = None
-    if ws.args.connect:
+    if not ws.args.no_connect:
         conn100 = await measure_engine(ws, "connect-100", "seq", 100, connect=True)
         conn1000 = await measure_engine(ws, "connect-1000", "seq", 1000, connect=True)
 
