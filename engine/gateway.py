@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from google.protobuf.message import DecodeError
 
 from . import connect_pb2 as pb
 from . import jsonio
@@ -147,15 +148,10 @@ class Gateway:
         return ws
 
     async def _handshake(self, ws: web.WebSocketResponse) -> Worker | None:
-        msg = await ws.receive(timeout=30)
-        if msg.type != WSMsgType.BINARY:
-            await ws.close(message=b"expected WORKER_CONNECT")
+        hello = await self._hello(ws)
+        if hello is None:
+            await ws.close(message=b"expected WORKER_CONNECT (protobuf) within 30 s")
             return None
-        frame = pb.ConnectMessage.FromString(msg.data)
-        if frame.kind != pb.WORKER_CONNECT:
-            await ws.close(message=b"expected WORKER_CONNECT")
-            return None
-        hello = pb.WorkerConnectRequestData.FromString(frame.payload)
         session = self._sessions.pop(hello.auth_data.session_token, None)
         if session is None or session[0] != hello.connection_id:
             await ws.close(message=b"unknown session: call /v0/connect/start first")
@@ -190,6 +186,19 @@ class Gateway:
             self._changed.notify_all()
         log.info("connect worker %s up: apps %s (%s)", worker.conn_id, sorted(apps), sdk)
         return worker
+
+    @staticmethod
+    async def _hello(ws: web.WebSocketResponse) -> Any:
+        try:
+            msg = await ws.receive(timeout=30)
+            if msg.type != WSMsgType.BINARY:
+                return None
+            frame = pb.ConnectMessage.FromString(msg.data)
+            if frame.kind != pb.WORKER_CONNECT:
+                return None
+            return pb.WorkerConnectRequestData.FromString(frame.payload)
+        except (TimeoutError, DecodeError):
+            return None
 
     async def _sync(self, app: pb.AppConfiguration, hello: Any, sdk: str) -> str | None:
         try:

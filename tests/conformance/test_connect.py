@@ -489,6 +489,19 @@ async def test_a_socket_without_the_subprotocol_is_refused(engine_api: EngineAPI
         assert SUBPROTOCOL in msg.extra
 
 
+async def test_a_first_frame_that_is_not_worker_connect_is_refused(engine_api: EngineAPI) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(
+            f"{engine_api.url}/v0/connect/gateway", protocols=(SUBPROTOCOL,)
+        )
+        assert pb.ConnectMessage.FromString((await ws.receive()).data).kind == pb.GATEWAY_HELLO
+        await ws.send_bytes(b"\xff\xff not protobuf")
+        msg = await ws.receive(timeout=10)
+        assert msg.type == aiohttp.WSMsgType.CLOSE
+        assert "expected WORKER_CONNECT" in msg.extra
+    assert engine_api.http.get("/health").status_code == 200
+
+
 async def test_a_bad_function_config_fails_the_sync_and_says_why(engine_api: EngineAPI) -> None:
     worker = RawWorker(engine_api, raw_app("bad"), ["f"])
     worker.functions = lambda: [{"id": "x", "triggers": []}]  # type: ignore[method-assign]
