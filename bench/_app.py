@@ -12,6 +12,8 @@ Functions (app id ``bench``; event names ``bench/<short>``):
 - ``index``: like ``seq``, and at the step indices listed in ``event.data.probes`` it marks
   ``cpu:<tag>:<i>`` with the CPU time (ns, all threads) of the engine (``event.data.engine_pid``)
   and of the app itself, so per-step CPU cost can be compared between early and late steps.
+  With ``event.data.pad_ms`` (timing mode on) each step body waits until its call has been in
+  the app that long, so the engine idles as long between early steps as between late ones.
 - ``first``: one step whose first statement marks ``first:<tag>`` with the time it started.
 - ``sleeper``: one step (bumps ``sleeper-step``), then ``step.sleep`` for ``event.data.sleep_s``.
 - ``once``: one step, then returns (bumps ``once-done``).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import datetime
 import logging
 import os
@@ -51,6 +54,8 @@ import orjson
 import uvicorn
 
 SERVE_PATH = "/api/inngest"
+# When the current SDK call entered the app (timing mode): `index` pads its calls from it.
+CALL_ENTERED_NS: contextvars.ContextVar[int] = contextvars.ContextVar("call_entered", default=0)
 APP_ID = "bench"
 
 
@@ -133,6 +138,7 @@ class Probe:
             await self.app(scope, receive, send)
             return
         t_in = time.monotonic_ns()
+        CALL_ENTERED_NS.set(t_in)
         run_id = ""
         for name, value in scope["headers"]:
             if name == b"x-run-id":
@@ -284,10 +290,15 @@ def build(engine_url: str) -> tuple[inngest.Inngest, list[inngest.Function[Any]]
         tag, pid = str(data["tag"]), int(data["engine_pid"])
         probes = {int(i) for i in data["probes"]}
 
+        pad_ns = int(float(data.get("pad_ms", 0)) * 1e6)
+
         def probe(i: int) -> Any:
             async def body() -> int:
                 if i in probes:
                     PROBE.mark(f"cpu:{tag}:{i}", [cpu_ns(pid), cpu_ns(os.getpid())])
+                if pad_ns:  # every call takes the same time, however long its replay was
+                    left = CALL_ENTERED_NS.get() + pad_ns - time.monotonic_ns()
+                    await asyncio.sleep(max(0, left) / 1e9)
                 return PROBE.step(ctx.run_id)
 
             return body

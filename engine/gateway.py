@@ -270,7 +270,9 @@ class Gateway:
             # Also from a worker's new socket for a call its old one took: the SDK keeps
             # running it across a reconnect and cancels it if the lease is refused.
             if pending.worker is not worker:
+                pending.worker.pending.pop(req.request_id, None)
                 pending.worker = worker
+                worker.pending[req.request_id] = pending
                 if pending.give_up is not None:
                     pending.give_up.cancel()
                     pending.give_up = None
@@ -395,7 +397,7 @@ class Gateway:
             return await self._reply(pending)
         finally:
             self._requests.pop(request_id, None)
-            worker.pending.pop(request_id, None)
+            pending.worker.pending.pop(request_id, None)  # its worker now, after a reconnect
             if self._waiting:
                 async with self._changed:
                     self._changed.notify_all()
