@@ -156,7 +156,8 @@ class Gateway:
         if session is None or session[0] != hello.connection_id:
             await ws.close(message=b"unknown session: call /v0/connect/start first")
             return None
-        sdk = f"inngest-{hello.sdk_language}:v{hello.sdk_version}"
+        # Python sends "0.5.19", TypeScript "v4.24.0"
+        sdk = f"inngest-{hello.sdk_language}:v{hello.sdk_version.removeprefix('v')}"
         apps: list[str] = []
         for app in hello.apps:
             error = await self._sync(app, hello, sdk)
@@ -205,6 +206,8 @@ class Gateway:
             functions = jsonio.loads(app.functions)
         except jsonio.JSONDecodeError as exc:
             return f"app {app.app_name}: functions are not JSON ({exc})"
+        if isinstance(functions, list):
+            functions = [_over_socket(fn) for fn in functions]
         body = {
             "appName": app.app_name,
             "url": CONNECT_URL,
@@ -428,6 +431,19 @@ async def _send(ws: web.WebSocketResponse, kind: int, payload: bytes) -> None:
     await ws.send_bytes(pb.ConnectMessage(kind=kind, payload=payload).SerializeToString())
 
 
+def _over_socket(fn: Any) -> Any:
+    """A connected function's steps run over its worker's socket, whatever URL the SDK put in
+    its config (Python: `wss://connect?...` as a `ws` runtime; TypeScript: an `http` runtime)."""
+    if not isinstance(fn, dict) or not isinstance(fn.get("steps"), dict):
+        return fn  # the sync refuses it, naming the field
+    url = f"{CONNECT_URL}?" + urllib.parse.urlencode({"fnId": fn.get("id"), "stepId": "step"})
+    steps = {
+        key: {**step, "runtime": {"type": "ws", "url": url}} if isinstance(step, dict) else step
+        for key, step in fn["steps"].items()
+    }
+    return {**fn, "steps": steps}
+
+
 def _give_up(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(ReplyLost())
@@ -444,5 +460,10 @@ def _answer(reply: Any) -> Answer:
         headers["x-inngest-no-retry"] = "true"
     if reply.HasField("retry_after"):
         headers["retry-after"] = reply.retry_after
-    answer = classify(_STATUS.get(reply.status, 500), headers, reply.body)
+    status = _STATUS.get(reply.status, 500)
+    if status == 200 and reply.no_retry:
+        # The TypeScript SDK sends every HTTP status but 200, 206 and 500 as DONE; its
+        # non-retriable error (HTTP 400 with x-inngest-no-retry) is known only by the flag.
+        status = 400
+    answer = classify(status, headers, reply.body)
     return dataclasses.replace(answer, sdk=headers[SDK_HEADER])

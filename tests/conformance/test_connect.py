@@ -384,6 +384,29 @@ async def test_every_reply_is_acknowledged_and_a_heartbeat_answered(engine_api: 
         await worker.close()
 
 
+async def test_done_with_no_retry_is_a_non_retriable_error(engine_api: EngineAPI) -> None:
+    """How the TypeScript SDK answers a NonRetriableError over Connect (HTTP 400 -> DONE)."""
+    app = raw_app("noretry")
+    worker = RawWorker(engine_api, app, ["f"])
+    try:
+        await worker.open()
+        event_id = post_event(engine_api, f"{app}/f")
+        req = await worker.next_request()
+        error = {"name": "NonRetriableError", "message": "give up"}
+        reply = pb.SDKResponse(
+            request_id=req.request_id,
+            status=pb.DONE,
+            no_retry=True,
+            body=json.dumps(error).encode(),
+        )
+        await worker.send(pb.WORKER_REPLY, reply.SerializeToString())
+        run = await run_done(engine_api, event_id)
+        assert run["status"] == "Failed", run
+        assert run["output"]["message"] == "give up"
+    finally:
+        await worker.close()
+
+
 async def test_a_lease_is_extended_only_for_a_call_in_flight(engine_api: EngineAPI) -> None:
     app = raw_app("lease")
     worker = RawWorker(engine_api, app, ["f"])

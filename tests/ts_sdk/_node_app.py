@@ -47,8 +47,9 @@ class NodeApp:
         engine_url: str,
         app_id: str,
         checkpointing: bool,
+        connect: bool = False,
     ) -> None:
-        self.app_id, self.checkpointing = app_id, checkpointing
+        self.app_id, self.checkpointing, self.connect = app_id, checkpointing, connect
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.serve_url = f"{self.url}/api/inngest"
@@ -59,6 +60,10 @@ class NodeApp:
             "ENGINE_URL": engine_url,
             "APP_ID": app_id,
             "CHECKPOINTING": "on" if checkpointing else "off",
+            "TRANSPORT": "connect" if connect else "http",
+            # Connect needs the global WebSocket, behind this flag on Node 20 (also in the SDK's
+            # worker thread, which NODE_OPTIONS reaches and the command line does not).
+            "NODE_OPTIONS": "--experimental-websocket",
         }
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -2,7 +2,9 @@
 // and served by its Node adapter. Driven by tests/ts_sdk (pytest), which starts one process
 // per mode: CHECKPOINTING=on (the SDK's default) or off.
 //
-// Env: PORT, ENGINE_URL, APP_ID, CHECKPOINTING (on|off).
+// Env: PORT, ENGINE_URL, APP_ID, CHECKPOINTING (on|off), TRANSPORT (http|connect: the functions
+// take their calls over an Inngest Connect socket instead; the HTTP server then only answers
+// the test's own routes).
 // GET /journal answers what the functions noted (for assertions on side effects).
 import http from "node:http";
 import { Inngest, NonRetriableError } from "inngest";
@@ -275,3 +277,8 @@ server.keepAliveTimeout = 5000;
 server.listen(Number(process.env.PORT), "127.0.0.1", () => {
   console.log(`ts app ${APP} (checkpointing ${checkpointing ? "on" : "off"}) listening`);
 });
+if (process.env.TRANSPORT === "connect") {
+  const { connect } = await import("inngest/connect");
+  await connect({ apps: [{ client: inngest, functions }], instanceId: APP });
+  console.log(`ts app ${APP} connected`);
+}
