@@ -382,7 +382,12 @@ def main() -> None:
 
             worker = connect([(client, functions)], shutdown_signals=[])
             task = loop.create_task(worker.start())
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+            def ended(t: asyncio.Task[None]) -> None:
+                if not t.cancelled() and t.exception() is not None:
+                    logging.error("the Connect worker stopped: %r", t.exception())
+
+            task.add_done_callback(ended)
         await server.serve()
 
     # uvicorn's own runner picks uvloop when installed ("loop=auto"); mirror that here.

@@ -238,7 +238,7 @@ class _Parser:
         runtime = step.get("runtime") or {}
         kind = runtime.get("type", "http")
         # "ws": a Connect worker's function, called over its socket (engine/gateway.py).
-        schemes = {"http": ("http://", "https://"), "ws": ("ws://", "wss://")}.get(kind)
+        schemes = {"http": ("http://", "https://"), "ws": ("ws://", "wss://")}.get(str(kind))
         if schemes is None:
             raise self.fail(
                 "steps.step.runtime.type", f"{kind!r} is not supported; use 'http' or 'ws'"

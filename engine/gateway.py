@@ -318,7 +318,7 @@ class Gateway:
     # -- calls -----------------------------------------------------------------------
 
     def serves(self, url: str) -> bool:
-        return url.startswith(CONNECT_URL)
+        return url.startswith(("wss://", "ws://"))  # a `ws` runtime: only a socket reaches it
 
     def sdk_of(self, url: str) -> str:
         app = self._app_of_slug.get(_query(url).get("fnId", ""))

@@ -60,6 +60,7 @@ def register(*functions: dict[str, Any], app: str = "app") -> dict[str, Any]:
         (fn(retries={"attempts": 3}), "retries: is not supported"),
         (fn(steps={"step": {"runtime": {"type": "grpc", "url": "x://y"}}}), "use 'http' or 'ws'"),
         (fn(steps={"step": {"runtime": {"type": "ws", "url": "http://x"}}}), "must be a ws URL"),
+        (fn(steps={"step": {"runtime": {"type": ["ws"], "url": "ws://x"}}}), "use 'http' or 'ws'"),
         (fn(timeouts={"start": "soon"}), "timeouts.start"),
     ],
 )
