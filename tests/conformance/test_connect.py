@@ -9,12 +9,13 @@ event, two apps on one worker, a restarted worker, a paused worker, and the sock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -284,6 +285,17 @@ class RawWorker:
             await self.session.close()
 
 
+@contextlib.asynccontextmanager
+async def connected(engine: EngineAPI, tag: str, **fields: Any) -> AsyncIterator[RawWorker]:
+    """A hand-driven worker of a new app with one function `f`, past its handshake."""
+    worker = RawWorker(engine, raw_app(tag), ["f"], **fields)
+    try:
+        await worker.open()
+        yield worker
+    finally:
+        await worker.close()
+
+
 def raw_app(tag: str) -> str:
     return f"connect-raw-{tag}-{uuid.uuid4().hex[:6]}"
 
@@ -366,13 +378,10 @@ async def test_a_call_taken_before_a_reconnect_is_answered_on_the_new_socket(
 
 
 async def test_every_reply_is_acknowledged_and_a_heartbeat_answered(engine_api: EngineAPI) -> None:
-    app = raw_app("ack")
-    worker = RawWorker(engine_api, app, ["f"])
-    try:
-        await worker.open()
+    async with connected(engine_api, "ack") as worker:
         await worker.send(pb.WORKER_HEARTBEAT, b"")
         assert (await worker.recv()).kind == pb.GATEWAY_HEARTBEAT
-        event_id = post_event(engine_api, f"{app}/f")
+        event_id = post_event(engine_api, f"{worker.app_name}/f")
         req = await worker.next_request()
         await worker.ack(req)
         await worker.send(pb.WORKER_REPLY, worker.reply(req, 1))
@@ -380,17 +389,12 @@ async def test_every_reply_is_acknowledged_and_a_heartbeat_answered(engine_api: 
         assert frame.kind == pb.WORKER_REPLY_ACK
         assert pb.WorkerReplyAckData.FromString(frame.payload).request_id == req.request_id
         assert (await run_done(engine_api, event_id))["status"] == "Completed"
-    finally:
-        await worker.close()
 
 
 async def test_done_with_no_retry_is_a_non_retriable_error(engine_api: EngineAPI) -> None:
     """How the TypeScript SDK answers a NonRetriableError over Connect (HTTP 400 -> DONE)."""
-    app = raw_app("noretry")
-    worker = RawWorker(engine_api, app, ["f"])
-    try:
-        await worker.open()
-        event_id = post_event(engine_api, f"{app}/f")
+    async with connected(engine_api, "noretry") as worker:
+        event_id = post_event(engine_api, f"{worker.app_name}/f")
         req = await worker.next_request()
         error = {"name": "NonRetriableError", "message": "give up"}
         reply = pb.SDKResponse(
@@ -403,16 +407,11 @@ async def test_done_with_no_retry_is_a_non_retriable_error(engine_api: EngineAPI
         run = await run_done(engine_api, event_id)
         assert run["status"] == "Failed", run
         assert run["output"]["message"] == "give up"
-    finally:
-        await worker.close()
 
 
 async def test_a_lease_is_extended_only_for_a_call_in_flight(engine_api: EngineAPI) -> None:
-    app = raw_app("lease")
-    worker = RawWorker(engine_api, app, ["f"])
-    try:
-        await worker.open()
-        event_id = post_event(engine_api, f"{app}/f")
+    async with connected(engine_api, "lease") as worker:
+        event_id = post_event(engine_api, f"{worker.app_name}/f")
         req = await worker.next_request()
         await worker.ack(req)
         for request_id in (req.request_id, "not-a-request"):
@@ -428,8 +427,6 @@ async def test_a_lease_is_extended_only_for_a_call_in_flight(engine_api: EngineA
                 assert not ack.HasField("new_lease_id")
         await worker.send(pb.WORKER_REPLY, worker.reply(req, 1))
         assert (await run_done(engine_api, event_id))["status"] == "Completed"
-    finally:
-        await worker.close()
 
 
 async def test_a_paused_worker_gets_no_new_calls(engine_api: EngineAPI) -> None:
@@ -455,11 +452,10 @@ async def test_a_paused_worker_gets_no_new_calls(engine_api: EngineAPI) -> None:
 
 
 async def test_max_worker_concurrency_is_honoured(engine_api: EngineAPI) -> None:
-    app = raw_app("max")
-    worker = RawWorker(engine_api, app, ["f"], max_worker_concurrency=1)
-    try:
-        await worker.open()
-        first_event, second_event = (post_event(engine_api, f"{app}/f") for _ in range(2))
+    async with connected(engine_api, "max", max_worker_concurrency=1) as worker:
+        first_event, second_event = (
+            post_event(engine_api, f"{worker.app_name}/f") for _ in range(2)
+        )
         first = await worker.next_request()
         with pytest.raises(TimeoutError):  # one call at a time
             await worker.next_request(within_s=0.5)
@@ -470,26 +466,19 @@ async def test_max_worker_concurrency_is_honoured(engine_api: EngineAPI) -> None
         await worker.send(pb.WORKER_REPLY, worker.reply(second, 2))
         for event_id in (first_event, second_event):
             assert (await run_done(engine_api, event_id))["status"] == "Completed"
-    finally:
-        await worker.close()
 
 
 async def test_a_worker_that_says_when_it_is_ready_waits_for_its_word(
     engine_api: EngineAPI,
 ) -> None:
-    app = raw_app("ready")
-    worker = RawWorker(engine_api, app, ["f"], worker_manual_readiness_ack=True)
-    try:
-        await worker.open()
-        event_id = post_event(engine_api, f"{app}/f")
+    async with connected(engine_api, "ready", worker_manual_readiness_ack=True) as worker:
+        event_id = post_event(engine_api, f"{worker.app_name}/f")
         with pytest.raises(TimeoutError):
             await worker.next_request(within_s=0.5)
         await worker.send(pb.WORKER_READY, b"")
         req = await worker.next_request()
         await worker.send(pb.WORKER_REPLY, worker.reply(req, "ready"))
         assert (await run_done(engine_api, event_id))["output"] == "ready"
-    finally:
-        await worker.close()
 
 
 async def test_an_unknown_session_token_is_refused(engine_api: EngineAPI) -> None:
