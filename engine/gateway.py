@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import secrets
 import urllib.parse
@@ -100,13 +101,19 @@ class Gateway:
         self._requests: dict[str, Pending] = {}
         self._changed = asyncio.Condition()
         self._waiting = 0  # calls waiting for a worker with room: only then is a change told
+        self._unknown_kinds: set[int] = set()  # frame kinds logged once as ignored
         self.resent = 0
 
     # -- bootstrap -------------------------------------------------------------------
 
     def start(self, raw: bytes, host: str) -> Any:
         """Answer `POST /v0/connect/start`: a connection id and a one-time session token."""
-        pb.StartRequest.FromString(raw)  # refuses a body that is not a StartRequest
+        request = pb.StartRequest.FromString(raw)  # refuses a body that is not a StartRequest
+        if request.exclude_gateways:
+            log.info(
+                "connect start excludes gateways %s; this engine has only one, so it is offered",
+                list(request.exclude_gateways),
+            )
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._sessions = {t: v for t, v in self._sessions.items() if v[1] > now}
@@ -155,6 +162,9 @@ class Gateway:
         session = self._sessions.pop(hello.auth_data.session_token, None)
         if session is None or session[0] != hello.connection_id:
             await ws.close(message=b"unknown session: call /v0/connect/start first")
+            return None
+        if hello.HasField("max_worker_concurrency") and hello.max_worker_concurrency < 1:
+            await ws.close(message=b"max_worker_concurrency must be at least 1")
             return None
         # Python sends "0.5.19", TypeScript "v4.24.0"
         sdk = f"inngest-{hello.sdk_language}:v{hello.sdk_version.removeprefix('v')}"
@@ -259,6 +269,11 @@ class Gateway:
         elif kind == pb.WORKER_PAUSE:
             worker.paused = True
             log.info("connect worker %s paused: no new calls", worker.conn_id)
+        elif kind not in self._unknown_kinds:
+            self._unknown_kinds.add(kind)
+            log.warning(
+                "connect worker %s sent a frame of unknown kind %s: ignored", worker.conn_id, kind
+            )
 
     async def _extend_lease(self, worker: Worker, req: Any) -> None:
         pending = self._requests.get(req.request_id)
@@ -321,22 +336,24 @@ class Gateway:
         return url.startswith(("wss://", "ws://"))  # a `ws` runtime: only a socket reaches it
 
     def sdk_of(self, url: str) -> str:
-        app = self._app_of_slug.get(_query(url).get("fnId", ""))
+        app = self._app_of_slug.get(_target(url)[0])
         worker = next((w for w in self._workers.values() if app in w.apps), None)
         return worker.sdk if worker else ""
 
     async def call(self, url: str, body: bytes, run_id: str) -> Answer:
-        query = _query(url)
-        slug, step_id = query.get("fnId", ""), query.get("stepId", "step")
+        slug, step_id = _target(url)
         while True:
+            # The app of a slug is known once a worker of it has connected: after an engine
+            # restart that may happen while the call waits.
             worker = await self._worker_for(slug)
             if worker is None:
                 return transport_error(
                     f"no Connect worker of the app of {slug!r} connected within {WORKER_WAIT_S:g}s"
                     " (start the app's inngest.connect(...) worker)"
                 )
+            app = self._app_of_slug[slug]  # a worker was found for it, so it is known
             try:
-                reply = await self._exchange(worker, slug, step_id, run_id, body)
+                reply = await self._exchange(worker, app, slug, step_id, run_id, body)
             except Undelivered:
                 self.resent += 1
                 log.warning(
@@ -377,7 +394,7 @@ class Gateway:
         return worker
 
     async def _exchange(
-        self, worker: Worker, slug: str, step_id: str, run_id: str, body: bytes
+        self, worker: Worker, app: str, slug: str, step_id: str, run_id: str, body: bytes
     ) -> Any:
         request_id = new_ulid()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -386,7 +403,7 @@ class Gateway:
         try:
             request = pb.GatewayExecutorRequestData(
                 request_id=request_id,
-                app_name=next(iter(worker.apps & {self._app_of_slug.get(slug, "")}), ""),
+                app_name=app,
                 function_slug=slug,
                 step_id=step_id,
                 request_payload=body,
@@ -397,17 +414,14 @@ class Gateway:
                 await _send(worker.ws, pb.GATEWAY_EXECUTOR_REQUEST, request.SerializeToString())
             except ConnectionError as exc:
                 raise Undelivered(request_id) from exc
-            return await self._reply(pending)
+            async with asyncio.timeout(self._call_timeout_s):
+                return await pending.future
         finally:
             self._requests.pop(request_id, None)
             pending.worker.pending.pop(request_id, None)  # its worker now, after a reconnect
             if self._waiting:
                 async with self._changed:
                     self._changed.notify_all()
-
-    async def _reply(self, pending: Pending) -> Any:
-        async with asyncio.timeout(self._call_timeout_s):
-            return await pending.future
 
     async def close(self) -> None:
         """Tell every worker the gateway is going away, so they reconnect to its next life."""
@@ -449,8 +463,12 @@ def _give_up(future: asyncio.Future[Any]) -> None:
         future.set_exception(ReplyLost())
 
 
-def _query(url: str) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+@functools.lru_cache(maxsize=4096)
+def _target(url: str) -> tuple[str, str]:
+    """(fnId, stepId) of a call URL: parsed once per URL, which repeats across runs of a
+    function (step ids are hashes of step names), though each call asks for it twice."""
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    return query.get("fnId", ""), query.get("stepId", "step")
 
 
 def _answer(reply: Any) -> Answer:

@@ -59,13 +59,17 @@ def poll(probe: Callable[[], T], *, timeout: float = DEFAULT_TIMEOUT, what: str 
         time.sleep(POLL_INTERVAL)
 
 
-def new_client(engine_url: str, app_id: str) -> inngest.Inngest:
+def new_client(engine_url: str, app_id: str, **settings: Any) -> inngest.Inngest:
+    """A dev-mode client of the engine; `settings` override (a production client's keys)."""
     return inngest.Inngest(
-        app_id=app_id,
-        is_production=False,
-        api_base_url=engine_url,
-        event_api_base_url=engine_url,
-        logger=logging.getLogger(f"conformance.{app_id}"),
+        **{
+            "app_id": app_id,
+            "is_production": False,
+            "api_base_url": engine_url,
+            "event_api_base_url": engine_url,
+            "logger": logging.getLogger(f"conformance.{app_id}"),
+            **settings,
+        }
     )
 
 

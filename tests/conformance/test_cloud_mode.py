@@ -15,6 +15,7 @@ import pytest
 
 from ._connect_worker import ConnectWorker
 from ._engine import EngineAPI, EngineProcess, running_engine
+from ._harness import new_client
 from ._sdk_app import SdkServer
 
 SIGNING_KEY = "signkey-test-" + "c0ffee" * 10 + "abcd"
@@ -29,13 +30,8 @@ def cloud_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnginePro
 
 
 def production_client(app_id: str, engine_url: str) -> inngest.Inngest:
-    return inngest.Inngest(
-        app_id=app_id,
-        is_production=True,
-        signing_key=SIGNING_KEY,
-        event_key=EVENT_KEY,
-        api_base_url=engine_url,
-        event_api_base_url=engine_url,
+    return new_client(
+        engine_url, app_id, is_production=True, signing_key=SIGNING_KEY, event_key=EVENT_KEY
     )
 
 

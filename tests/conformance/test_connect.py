@@ -481,6 +481,27 @@ async def test_a_worker_that_says_when_it_is_ready_waits_for_its_word(
         assert (await run_done(engine_api, event_id))["output"] == "ready"
 
 
+async def test_max_worker_concurrency_below_one_is_refused(engine_api: EngineAPI) -> None:
+    worker = RawWorker(engine_api, raw_app("zero"), ["f"], max_worker_concurrency=0)
+    try:
+        closed = await worker.open()
+        assert closed.type == aiohttp.WSMsgType.CLOSE
+        assert "max_worker_concurrency must be at least 1" in closed.extra
+        apps = [a["name"] for a in engine_api.http.get("/v1/apps").json()["data"]]
+        assert worker.app_name not in apps
+    finally:
+        await worker.close()
+
+
+async def test_a_frame_of_unknown_kind_leaves_the_socket_working(engine_api: EngineAPI) -> None:
+    async with connected(engine_api, "unknown") as worker:
+        await worker.send(99, b"from a newer SDK")
+        event_id = post_event(engine_api, f"{worker.app_name}/f")
+        req = await worker.next_request()
+        await worker.send(pb.WORKER_REPLY, worker.reply(req, "still here"))
+        assert (await run_done(engine_api, event_id))["output"] == "still here"
+
+
 async def test_an_unknown_session_token_is_refused(engine_api: EngineAPI) -> None:
     worker = RawWorker(engine_api, raw_app("token"), ["f"])
     try:
