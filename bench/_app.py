@@ -297,7 +297,10 @@ def build(engine_url: str) -> tuple[inngest.Inngest, list[inngest.Function[Any]]
                 if i in probes:
                     PROBE.mark(f"cpu:{tag}:{i}", [cpu_ns(pid), cpu_ns(os.getpid())])
                 if pad_ns:  # every call takes the same time, however long its replay was
-                    left = CALL_ENTERED_NS.get() + pad_ns - time.monotonic_ns()
+                    entered = CALL_ENTERED_NS.get()
+                    if not entered:
+                        raise RuntimeError("pad_ms needs timing mode: /bench/reset?timings=1")
+                    left = entered + pad_ns - time.monotonic_ns()
                     await asyncio.sleep(max(0, left) / 1e9)
                 return PROBE.step(ctx.run_id)
 
